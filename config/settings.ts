@@ -1,0 +1,278 @@
+/**
+ * Every setting a stack can give, in one table: its Pulumi config type, its
+ * description, its default, and the schema that validates it. Pulumi.yaml's
+ * `config:` block is generated from this table (`npm run gen:pulumi-yaml`),
+ * and a test fails when the two differ, so the documented schema and the
+ * enforced one cannot drift.
+ *
+ * Pulumi project config can only type strings, integers, booleans and
+ * arrays, so settings are flat; several apps are described by `apps` (names)
+ * and `domains` (entries `host` for the first app or `app:host`).
+ */
+import { z } from "zod";
+
+export const TIERS = ["single-box", "external-db", "object-storage", "load-balanced"] as const;
+export type Tier = (typeof TIERS)[number];
+export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
+export const TASK_WORKERS = ["celery", "rq", "none"] as const;
+export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+/** The retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
+
+/** Names an app may not take: they collide with system users or services on the box. */
+const RESERVED_APP_NAMES = ["root", "admin", "nginx", "postgres", "redis", "www", "daemon", "bin", "sys", "nobody", "backup", "supervisor", "celery", "current", "shared"];
+
+const APP_NAME = /^[a-z][a-z0-9]{0,20}$/;
+
+type PulumiConfigType = "string" | "integer" | "boolean" | "array";
+
+export interface SettingSpec {
+  /** The type Pulumi.yaml declares. */
+  type: PulumiConfigType;
+  /** For arrays: the item type. */
+  items?: "string";
+  description: string;
+  /** What is allowed, in words, for error messages. */
+  allowed: string;
+  /**
+   * The default, written to Pulumi.yaml. Pulumi requires every declared key
+   * that has no default, so optional settings default to an "unset" value
+   * ("" or [] or 0) and say `unset: true`.
+   */
+  default?: unknown;
+  /** The default means "not set": the setting is optional and has no value. */
+  unset?: true;
+  schema: z.ZodType;
+}
+
+const int = (min: number, max: number) =>
+  z.number({ error: "must be a whole number" }).int({ error: "must be a whole number" })
+    .min(min, { error: `must be at least ${min}` }).max(max, { error: `must be at most ${max}` });
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.map((v) => `"${v}"`).join(", ")}` });
+
+export const SETTINGS = {
+  tier: {
+    type: "string",
+    description: "The rung of the ladder: single-box (one VM runs everything), external-db (PostgreSQL on RDS), object-storage (static and media on S3), load-balanced (ALB in front of blue/green fleets).",
+    allowed: TIERS.join(", "),
+    schema: oneOf(TIERS),
+  },
+  environment: {
+    type: "string",
+    description: "dev, staging or prod. prod turns on deletion protection and the strictest defaults. Defaults to the stack name when that is one of the three.",
+    allowed: ENVIRONMENTS.join(", "),
+    default: "",
+    unset: true,
+    schema: oneOf(ENVIRONMENTS).optional(),
+  },
+  apps: {
+    type: "array",
+    items: "string",
+    description: "Names of the Django apps this stack serves (each a folder <appsDir>/<name> with manage.py at its top). Lowercase letters and digits, starting with a letter, at most 21 characters.",
+    allowed: "a non-empty list of distinct names matching [a-z][a-z0-9]{0,20}",
+    schema: z.array(z.string().regex(APP_NAME, { error: "app names are lowercase letters and digits, starting with a letter, at most 21 characters" })
+      .refine((n) => !RESERVED_APP_NAMES.includes(n), { error: `app name is reserved (${RESERVED_APP_NAMES.join(", ")})` }))
+      .min(1, { error: "list at least one app" })
+      .refine((a) => new Set(a).size === a.length, { error: "app names must be distinct" }),
+  },
+  appsDir: {
+    type: "string",
+    description: "Folder (relative to the project) that holds one Django project folder per app. Each is packaged as the app's release bundle.",
+    allowed: "a relative path to an existing folder",
+    default: "apps",
+    schema: z.string().min(1, { error: "must not be empty" }),
+  },
+  domains: {
+    type: "array",
+    items: "string",
+    description: "Domains served, each 'host' (for the first app) or 'app:host'. Empty: the site is served over plain HTTP on the instance's public name until you add one. Needs cloudflareZoneId and acmeEmail.",
+    allowed: "entries 'example.com' or 'app:example.com' (lowercase host names)",
+    default: [],
+    schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?[^:]+$/, { error: "entries are 'host' or 'app:host'" })),
+  },
+  releaseVersion: {
+    type: "string",
+    description: "Version label of the release to deploy. Default: a hash of each app's folder, so a changed app is a new release.",
+    allowed: "1–64 characters of [A-Za-z0-9._-]",
+    default: "",
+    unset: true,
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be 1–64 characters of letters, digits, '.', '_' or '-'" }).optional(),
+  },
+  instanceType: {
+    type: "string",
+    description: "EC2 instance type of the box. Cost-sensitive: t4g.small is about $12/month. Must match `architecture` (Graviton types such as t4g/m7g are arm64).",
+    allowed: "an EC2 instance type such as t4g.small or t3.small",
+    default: "t4g.small",
+    schema: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: "must look like an EC2 instance type, e.g. t4g.small" }),
+  },
+  architecture: {
+    type: "string",
+    description: "CPU architecture of the Debian AMI: arm64 (Graviton, cheaper) or x86_64.",
+    allowed: ARCHITECTURES.join(", "),
+    default: "arm64",
+    schema: oneOf(ARCHITECTURES),
+  },
+  rootVolumeGb: {
+    type: "integer",
+    description: "Size of the box's encrypted gp3 root volume in GiB (it holds PostgreSQL's data on the single box). Growing it is in place; shrinking replaces the box.",
+    allowed: "a whole number from 8 to 16384",
+    default: 20,
+    schema: int(8, 16384),
+  },
+  taskWorker: {
+    type: "string",
+    description: "Task runner beside the web processes: celery (worker plus one beat), rq, or none.",
+    allowed: TASK_WORKERS.join(", "),
+    default: "celery",
+    schema: oneOf(TASK_WORKERS),
+  },
+  longestTaskSeconds: {
+    type: "integer",
+    description: "The longest a task may run. Workers get this long to finish on stop (supervisor stopwaitsecs).",
+    allowed: "a whole number from 1 to 43200",
+    default: 300,
+    schema: int(1, 43200),
+  },
+  maxUploadMb: {
+    type: "integer",
+    description: "Largest request body (media upload) accepted, in MiB; nginx client_max_body_size and Django's upload limits follow it.",
+    allowed: "a whole number from 1 to 1024",
+    default: 10,
+    schema: int(1, 1024),
+  },
+  gunicornWorkers: {
+    type: "integer",
+    description: "Fixed number of gunicorn workers per app. 0 (the default): 2 × cores + 1, computed on the box.",
+    allowed: "a whole number from 1 to 64",
+    default: 0,
+    unset: true,
+    schema: int(1, 64).optional(),
+  },
+  gunicornTimeoutSeconds: {
+    type: "integer",
+    description: "gunicorn worker timeout. Stays below nginx's proxy_read_timeout (60 s) so gunicorn, not nginx, ends a slow request.",
+    allowed: "a whole number from 5 to 59",
+    default: 30,
+    schema: int(5, 59),
+  },
+  gracefulTimeoutSeconds: {
+    type: "integer",
+    description: "Seconds gunicorn workers get to finish their requests on reload or stop; supervisor waits at least this long.",
+    allowed: "a whole number from 5 to 300",
+    default: 30,
+    schema: int(5, 300),
+  },
+  vpcCidr: {
+    type: "string",
+    description: "CIDR block of the VPC the stack creates (ignored when vpcId is given).",
+    allowed: "an IPv4 CIDR from /16 to /24, e.g. 10.0.0.0/16",
+    default: "10.0.0.0/16",
+    schema: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/, { error: "must be an IPv4 CIDR from /16 to /24, e.g. 10.0.0.0/16" })
+      .refine((c) => c.split("/")[0].split(".").every((o) => Number(o) <= 255), { error: "each octet must be 0–255" }),
+  },
+  availabilityZones: {
+    type: "integer",
+    description: "How many availability zones the VPC spans (public and private subnet in each).",
+    allowed: "a whole number from 2 to 6",
+    default: 2,
+    schema: int(2, 6),
+  },
+  natGateway: {
+    type: "boolean",
+    description: "Create a NAT gateway so private subnets reach the internet (about $33/month plus traffic). Off in cheap presets: nothing runs in private subnets on the single box.",
+    allowed: "true or false",
+    default: false,
+    schema: z.boolean({ error: "must be true or false" }),
+  },
+  vpcId: {
+    type: "string",
+    description: "Bring your own VPC: its id. Give publicSubnetIds and privateSubnetIds with it.",
+    allowed: "a VPC id such as vpc-0abc1234",
+    default: "",
+    unset: true,
+    schema: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { error: "must be a VPC id such as vpc-0abc1234" }).optional(),
+  },
+  publicSubnetIds: {
+    type: "array",
+    items: "string",
+    description: "With vpcId: public subnet ids, in at least two availability zones.",
+    allowed: "two or more subnet ids such as subnet-0abc1234",
+    default: [],
+    unset: true,
+    schema: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: "must be a subnet id such as subnet-0abc1234" })).optional(),
+  },
+  privateSubnetIds: {
+    type: "array",
+    items: "string",
+    description: "With vpcId: private subnet ids, in at least two availability zones.",
+    allowed: "two or more subnet ids such as subnet-0abc1234",
+    default: [],
+    unset: true,
+    schema: z.array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: "must be a subnet id such as subnet-0abc1234" })).optional(),
+  },
+  cloudflareZoneId: {
+    type: "string",
+    description: "Cloudflare zone holding the domains (32 hex characters, on the zone's overview page). Needed when domains are set; the API token goes in cloudflare:apiToken (secret).",
+    allowed: "32 lowercase hex characters",
+    default: "",
+    unset: true,
+    schema: z.string().regex(/^[0-9a-f]{32}$/, { error: "must be 32 lowercase hex characters" }).optional(),
+  },
+  acmeEmail: {
+    type: "string",
+    description: "Email Let's Encrypt writes to about certificate expiry. Needed when domains are set.",
+    allowed: "an email address",
+    default: "",
+    unset: true,
+    schema: z.email({ error: "must be an email address" }).optional(),
+  },
+  deletionProtection: {
+    type: "boolean",
+    description: "Refuse to terminate the box (and later the database and load balancer) and keep its disk if it is terminated anyway. On unless a stack turns it off; the plan lists a stack that does.",
+    allowed: "true or false",
+    default: true,
+    schema: z.boolean({ error: "must be true or false" }),
+  },
+  backupHourUtc: {
+    type: "integer",
+    description: "Hour (UTC) of the nightly pg_dump to the artifacts bucket and of the EBS snapshot.",
+    allowed: "a whole number from 0 to 23",
+    default: 3,
+    schema: int(0, 23),
+  },
+  backupRetentionDays: {
+    type: "integer",
+    description: "Days EBS snapshots and database dumps are kept.",
+    allowed: "a whole number from 7 to 3650",
+    default: 14,
+    schema: int(7, 3650),
+  },
+  logRetentionDays: {
+    type: "integer",
+    description: "Days CloudWatch keeps the stack's logs.",
+    allowed: LOG_RETENTION_DAYS.join(", "),
+    default: 30,
+    schema: z.number({ error: "must be a whole number" }).refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+      error: `must be one of the values CloudWatch accepts: ${LOG_RETENTION_DAYS.join(", ")}`,
+    }),
+  },
+  secretsRotation: {
+    type: "string",
+    description: "Label of the current generation of generated secrets (Django SECRET_KEY, database passwords). Change it and run pulumi up to rotate them (docs/runbooks/rotate-secrets.md).",
+    allowed: "1–64 characters of [A-Za-z0-9._-]",
+    default: "initial",
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be 1–64 characters of letters, digits, '.', '_' or '-'" }),
+  },
+  relaxedChecks: {
+    type: "array",
+    items: "string",
+    description: "Ids of policy checks this stack deliberately waives (see docs/policies.md). The plan lists every relaxation with this setting as its reason.",
+    allowed: "ids of known policy checks",
+    default: [],
+    schema: z.array(z.string()),
+  },
+} satisfies Record<string, SettingSpec>;
+
+export type SettingKey = keyof typeof SETTINGS;

@@ -1,0 +1,270 @@
+/**
+ * Turns a stack's raw config into validated, resolved `Settings`, or throws
+ * a `SettingsError` listing every problem: the setting, the value given and
+ * what is allowed. Runs before any resource is declared.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { z } from "zod";
+import { PRESETS } from "./presets";
+import { ENVIRONMENTS, SETTINGS, SettingKey, TIERS, Tier } from "./settings";
+
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export interface AppSettings {
+  name: string;
+  /** Host names routed to this app; empty for the default server. */
+  domains: string[];
+  /** Absolute path of the Django project folder (manage.py at its top). */
+  dir: string;
+  settingsModule: string;
+  wsgiApplication: string;
+  /** The project package, used for `celery -A`. */
+  projectPackage: string;
+}
+
+export type NetworkSettings =
+  | { mode: "create"; cidr: string; azCount: number; natGateway: boolean }
+  | { mode: "existing"; vpcId: string; publicSubnetIds: string[]; privateSubnetIds: string[] };
+
+export interface Settings {
+  project: string;
+  stack: string;
+  tier: Tier;
+  environment: Environment;
+  apps: AppSettings[];
+  releaseVersion?: string;
+  box: { instanceType: string; architecture: "arm64" | "x86_64"; rootVolumeGb: number };
+  taskWorker: "celery" | "rq" | "none";
+  longestTaskSeconds: number;
+  maxUploadMb: number;
+  gunicorn: { workers?: number; timeoutSeconds: number; gracefulTimeoutSeconds: number };
+  network: NetworkSettings;
+  /** Present when the stack has domains: DNS in Cloudflare, TLS from Let's Encrypt. */
+  dns?: { cloudflareZoneId: string; acmeEmail: string };
+  deletionProtection: boolean;
+  backup: { hourUtc: number; retentionDays: number };
+  logRetentionDays: number;
+  secretsRotation: string;
+  relaxedChecks: string[];
+}
+
+export interface SettingsProblem {
+  setting: string;
+  given: unknown;
+  message: string;
+  allowed?: string;
+}
+
+export class SettingsError extends Error {
+  constructor(public readonly namespace: string, public readonly problems: SettingsProblem[]) {
+    super(
+      `Invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems
+          .map((p) => {
+            const given = p.given === undefined ? "not set" : `got ${JSON.stringify(p.given)}`;
+            const allowed = p.allowed ? ` Allowed: ${p.allowed}.` : "";
+            return `  - ${namespace}:${p.setting} (${given}): ${p.message}.${allowed}`;
+          })
+          .join("\n"),
+    );
+    this.name = "SettingsError";
+  }
+}
+
+export interface ValidationContext {
+  project: string;
+  stack: string;
+  /** Folder the stack's relative paths are resolved from (the project folder). */
+  projectDir: string;
+  /** Ids of the policy checks that exist, for `relaxedChecks`. */
+  knownChecks: readonly string[];
+  /** Config namespace used in messages (default: the project name). */
+  namespace?: string;
+}
+
+/** Pulumi hands config values over as strings; read numbers, booleans and JSON back. */
+export function coerceConfigValue(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  const t = value.trim();
+  if (/^-?\d+$/.test(t)) return Number(t);
+  if (t === "true" || t === "false") return t === "true";
+  if (t.startsWith("[") || t.startsWith("{")) {
+    try {
+      return JSON.parse(t);
+    } catch {
+      return value;
+    }
+  }
+  return value;
+}
+
+const GRAVITON_FAMILY = /^[a-z]+\d+g[a-z]*\./;
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** Reads the settings module from manage.py, as Django's own template writes it. */
+export function discoverDjangoProject(dir: string): { settingsModule: string; projectPackage: string } | string {
+  const manage = path.join(dir, "manage.py");
+  if (!fs.existsSync(dir)) return `folder ${dir} does not exist`;
+  if (!fs.existsSync(manage)) return `${manage} is missing (each app folder is a Django project with manage.py at its top)`;
+  const m = /DJANGO_SETTINGS_MODULE["']\s*,\s*["']([A-Za-z_][\w.]*)["']/.exec(fs.readFileSync(manage, "utf8"));
+  if (!m) return `${manage} does not set DJANGO_SETTINGS_MODULE`;
+  const projectPackage = m[1].split(".")[0];
+  if (!fs.existsSync(path.join(dir, projectPackage, "wsgi.py"))) return `${path.join(dir, projectPackage, "wsgi.py")} is missing`;
+  return { settingsModule: m[1], projectPackage };
+}
+
+export function validateSettings(raw: Record<string, unknown>, ctx: ValidationContext): Settings {
+  const ns = ctx.namespace ?? ctx.project;
+  const problems: SettingsProblem[] = [];
+  const known = Object.keys(SETTINGS) as SettingKey[];
+
+  for (const key of Object.keys(raw)) {
+    if (!(known as string[]).includes(key)) {
+      problems.push({ setting: key, given: raw[key], message: "is not a setting of this project", allowed: known.join(", ") });
+    }
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const key of known) {
+    const spec = SETTINGS[key];
+    const given = raw[key] === undefined ? undefined : coerceConfigValue(raw[key]);
+    let input = given === undefined ? ("default" in spec ? spec.default : undefined) : given;
+    // An optional setting at its "unset" default has no value.
+    if ("unset" in spec && JSON.stringify(input) === JSON.stringify(spec.default)) input = undefined;
+    if (input === undefined && !(spec.schema as z.ZodType).safeParse(undefined).success) {
+      problems.push({ setting: key, given: undefined, message: "is required", allowed: spec.allowed });
+      continue;
+    }
+    const parsed = (spec.schema as z.ZodType).safeParse(input);
+    if (parsed.success) {
+      values[key] = parsed.data;
+    } else {
+      for (const issue of parsed.error.issues) {
+        const where = issue.path.length ? ` (item ${issue.path.join(".")})` : "";
+        problems.push({ setting: key, given, message: `${issue.message}${where}`, allowed: spec.allowed });
+      }
+    }
+  }
+  if (problems.length) throw new SettingsError(ns, problems);
+
+  const v = values as any;
+  const problem = (setting: string, message: string, allowed?: string) =>
+    problems.push({ setting, given: raw[setting] === undefined ? undefined : coerceConfigValue(raw[setting]), message, allowed });
+
+  const pending = PRESETS[v.tier as Tier].pending;
+  if (pending) {
+    const built = TIERS.filter((t) => !PRESETS[t].pending);
+    problem("tier", `"${v.tier}" is on the ladder but not built yet; it lands with ${pending}`, built.join(", "));
+  }
+
+  // environment: explicit, or the stack's name.
+  let environment: Environment;
+  if (v.environment) environment = v.environment;
+  else if ((ENVIRONMENTS as readonly string[]).includes(ctx.stack)) environment = ctx.stack as Environment;
+  else {
+    problem("environment", `is required because the stack name "${ctx.stack}" is not one of dev, staging, prod`, ENVIRONMENTS.join(", "));
+    environment = "dev";
+  }
+
+  // architecture and instance type must agree, or the AMI will not boot.
+  const graviton = GRAVITON_FAMILY.test(v.instanceType);
+  if (graviton && v.architecture !== "arm64") {
+    problem("instanceType", `${v.instanceType} is a Graviton (arm64) type but architecture is ${v.architecture}`, "an x86_64 type such as t3.small, or set architecture: arm64");
+  } else if (!graviton && v.architecture === "arm64") {
+    problem("instanceType", `${v.instanceType} is an x86_64 type but architecture is arm64`, "an arm64 type such as t4g.small, or set architecture: x86_64");
+  }
+
+  // Network: create one, or bring all three ids.
+  let network: NetworkSettings;
+  const byo = [v.vpcId, v.publicSubnetIds, v.privateSubnetIds].filter((x) => x !== undefined).length;
+  if (byo === 0) {
+    network = { mode: "create", cidr: v.vpcCidr, azCount: v.availabilityZones, natGateway: v.natGateway };
+  } else {
+    if (byo !== 3) {
+      for (const k of ["vpcId", "publicSubnetIds", "privateSubnetIds"]) {
+        if (v[k] === undefined) problem(k, "is required when bringing your own VPC (vpcId, publicSubnetIds and privateSubnetIds go together)");
+      }
+    }
+    for (const k of ["publicSubnetIds", "privateSubnetIds"]) {
+      if (v[k] && v[k].length < 2) problem(k, "needs subnets in at least two availability zones", "two or more subnet ids");
+    }
+    if (v.natGateway) problem("natGateway", "cannot be true with vpcId: the stack does not manage routing in a VPC it did not create", "false when vpcId is set");
+    network = { mode: "existing", vpcId: v.vpcId, publicSubnetIds: v.publicSubnetIds ?? [], privateSubnetIds: v.privateSubnetIds ?? [] };
+  }
+
+  // Apps and their domains.
+  const appNames: string[] = v.apps;
+  const domainsByApp = new Map<string, string[]>(appNames.map((n) => [n, []]));
+  const seen = new Set<string>();
+  for (const entry of v.domains as string[]) {
+    const [app, host] = entry.includes(":") ? entry.split(":") : [appNames[0], entry];
+    if (!domainsByApp.has(app)) {
+      problem("domains", `entry "${entry}" names app "${app}", which is not in apps`, `one of ${appNames.join(", ")}`);
+      continue;
+    }
+    if (!HOSTNAME.test(host)) {
+      problem("domains", `"${host}" is not a valid lowercase host name`, "host names such as example.com or www.example.com");
+      continue;
+    }
+    if (seen.has(host)) problem("domains", `"${host}" is listed twice`, "each host once");
+    seen.add(host);
+    domainsByApp.get(app)!.push(host);
+  }
+  if (appNames.length > 1) {
+    for (const [app, hosts] of domainsByApp) {
+      if (hosts.length === 0) problem("domains", `app "${app}" has no domain; with several apps nginx routes by domain, so each needs one`, "an entry 'app:host' for every app");
+    }
+  }
+  let dns: Settings["dns"];
+  if (seen.size > 0) {
+    if (!v.cloudflareZoneId) problem("cloudflareZoneId", "is required when domains are set (DNS records are created in Cloudflare)", SETTINGS.cloudflareZoneId.allowed);
+    if (!v.acmeEmail) problem("acmeEmail", "is required when domains are set (TLS certificates come from Let's Encrypt)", SETTINGS.acmeEmail.allowed);
+    if (v.cloudflareZoneId && v.acmeEmail) dns = { cloudflareZoneId: v.cloudflareZoneId, acmeEmail: v.acmeEmail };
+  }
+
+  const apps: AppSettings[] = [];
+  for (const name of appNames) {
+    const dir = path.resolve(ctx.projectDir, v.appsDir, name);
+    const found = discoverDjangoProject(dir);
+    if (typeof found === "string") {
+      problem("apps", `app "${name}": ${found}`, `a Django project in ${path.join(v.appsDir, name)}`);
+      continue;
+    }
+    apps.push({
+      name,
+      domains: domainsByApp.get(name) ?? [],
+      dir,
+      settingsModule: found.settingsModule,
+      wsgiApplication: `${found.projectPackage}.wsgi:application`,
+      projectPackage: found.projectPackage,
+    });
+  }
+
+  for (const id of v.relaxedChecks as string[]) {
+    if (!ctx.knownChecks.includes(id)) problem("relaxedChecks", `"${id}" is not a policy check`, "ids listed in docs/policies.md");
+  }
+
+  if (problems.length) throw new SettingsError(ns, problems);
+
+  return {
+    project: ctx.project,
+    stack: ctx.stack,
+    tier: v.tier,
+    environment,
+    apps,
+    releaseVersion: v.releaseVersion,
+    box: { instanceType: v.instanceType, architecture: v.architecture, rootVolumeGb: v.rootVolumeGb },
+    taskWorker: v.taskWorker,
+    longestTaskSeconds: v.longestTaskSeconds,
+    maxUploadMb: v.maxUploadMb,
+    gunicorn: { workers: v.gunicornWorkers, timeoutSeconds: v.gunicornTimeoutSeconds, gracefulTimeoutSeconds: v.gracefulTimeoutSeconds },
+    network,
+    dns,
+    deletionProtection: v.deletionProtection,
+    backup: { hourUtc: v.backupHourUtc, retentionDays: v.backupRetentionDays },
+    logRetentionDays: v.logRetentionDays,
+    secretsRotation: v.secretsRotation,
+    relaxedChecks: v.relaxedChecks,
+  };
+}

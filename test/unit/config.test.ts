@@ -1,0 +1,158 @@
+import * as path from "path";
+import { SETTINGS, SettingsError, coerceConfigValue, discoverDjangoProject, validateSettings } from "../../config";
+
+const projectDir = path.resolve(__dirname, "../..");
+const ctx = { project: "django-tiers", stack: "dev", projectDir, knownChecks: ["ec2-imdsv2", "secrets-rotation"] };
+const base = { tier: "single-box", apps: ["mysite"], appsDir: "examples/apps" };
+
+function problems(raw: Record<string, unknown>, context = ctx): SettingsError {
+  try {
+    validateSettings(raw, context);
+  } catch (e) {
+    if (e instanceof SettingsError) return e;
+    throw e;
+  }
+  throw new Error(`expected a SettingsError for ${JSON.stringify(raw)}`);
+}
+
+/** Asserts the config is refused with a message naming the setting, the value and what is allowed. */
+function expectRefused(raw: Record<string, unknown>, setting: string, fragment: string | RegExp, context = ctx) {
+  const err = problems(raw, context);
+  const line = err.message.split("\n").find((l) => l.includes(`django-tiers:${setting} `));
+  expect(line).toBeDefined();
+  expect(line).toMatch(fragment);
+  expect(err.problems.some((p) => p.setting === setting)).toBe(true);
+}
+
+describe("validateSettings: a good config", () => {
+  it("resolves defaults, the environment from the stack name, and the Django project from manage.py", () => {
+    const s = validateSettings(base, ctx);
+    expect(s.environment).toBe("dev");
+    expect(s.apps).toEqual([
+      expect.objectContaining({ name: "mysite", domains: [], settingsModule: "mysite.settings", wsgiApplication: "mysite.wsgi:application", projectPackage: "mysite" }),
+    ]);
+    expect(s.box).toEqual({ instanceType: "t4g.small", architecture: "arm64", rootVolumeGb: 20 });
+    expect(s.network).toEqual({ mode: "create", cidr: "10.0.0.0/16", azCount: 2, natGateway: false });
+    expect(s.deletionProtection).toBe(true);
+    expect(s.dns).toBeUndefined();
+    expect(s.gunicorn).toEqual({ workers: undefined, timeoutSeconds: 30, gracefulTimeoutSeconds: 30 });
+  });
+
+  it("reads values as Pulumi hands them over: strings for numbers, booleans and lists", () => {
+    const s = validateSettings({ ...base, rootVolumeGb: "40", natGateway: "true", apps: '["mysite"]', gunicornWorkers: "0" }, ctx);
+    expect(s.box.rootVolumeGb).toBe(40);
+    expect(s.network).toMatchObject({ natGateway: true });
+    expect(s.gunicorn.workers).toBeUndefined();
+  });
+
+  it("routes 'app:host' domains to their app and requires Cloudflare and ACME settings with them", () => {
+    const s = validateSettings({
+      ...base,
+      domains: ["example.com", "mysite:www.example.com"],
+      cloudflareZoneId: "0123456789abcdef0123456789abcdef",
+      acmeEmail: "ops@example.com",
+    }, ctx);
+    expect(s.apps[0].domains).toEqual(["example.com", "www.example.com"]);
+    expect(s.dns).toEqual({ cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "ops@example.com" });
+  });
+
+  it("takes an existing VPC's ids", () => {
+    const s = validateSettings({
+      ...base,
+      vpcId: "vpc-0abc1234",
+      publicSubnetIds: ["subnet-0aaa1111", "subnet-0bbb2222"],
+      privateSubnetIds: ["subnet-0ccc3333", "subnet-0ddd4444"],
+    }, ctx);
+    expect(s.network).toEqual({ mode: "existing", vpcId: "vpc-0abc1234", publicSubnetIds: ["subnet-0aaa1111", "subnet-0bbb2222"], privateSubnetIds: ["subnet-0ccc3333", "subnet-0ddd4444"] });
+  });
+});
+
+describe("validateSettings: bad config names the setting, the value and what is allowed", () => {
+  it.each([
+    ["tier", { tier: "kubernetes" }, /got "kubernetes".*must be one of "single-box"/],
+    ["tier", { tier: "load-balanced" }, /not built yet.*Allowed: single-box/],
+    ["tier", { tier: undefined }, /not set.*is required/],
+    ["environment", { environment: "production" }, /got "production".*must be one of "dev", "staging", "prod"/],
+    ["apps", { apps: [] }, /list at least one app/],
+    ["apps", { apps: ["My-Site"] }, /lowercase letters and digits/],
+    ["apps", { apps: ["postgres"] }, /reserved/],
+    ["apps", { apps: ["mysite", "mysite"] }, /distinct/],
+    ["apps", { apps: ["nosuchapp"] }, /app "nosuchapp": folder .* does not exist/],
+    ["apps", { apps: "mysite" }, /got "mysite"/],
+    ["appsDir", { appsDir: "" }, /must not be empty/],
+    ["domains", { domains: ["Example.COM"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "a@b.co" }, /not a valid lowercase host name/],
+    ["domains", { domains: ["blog:blog.example.com"] }, /names app "blog", which is not in apps/],
+    ["domains", { domains: ["a.example.com", "a.example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "a@b.co" }, /listed twice/],
+    ["releaseVersion", { releaseVersion: "v 1" }, /letters, digits/],
+    ["instanceType", { instanceType: "small" }, /must look like an EC2 instance type/],
+    ["instanceType", { instanceType: "t3.small" }, /x86_64 type but architecture is arm64/],
+    ["instanceType", { instanceType: "t4g.small", architecture: "x86_64" }, /Graviton \(arm64\) type but architecture is x86_64/],
+    ["architecture", { architecture: "riscv" }, /must be one of "arm64", "x86_64"/],
+    ["rootVolumeGb", { rootVolumeGb: -5 }, /got -5.*at least 8/],
+    ["rootVolumeGb", { rootVolumeGb: 12.5 }, /whole number/],
+    ["rootVolumeGb", { rootVolumeGb: "twenty" }, /got "twenty".*whole number/],
+    ["taskWorker", { taskWorker: "huey" }, /must be one of "celery", "rq", "none"/],
+    ["longestTaskSeconds", { longestTaskSeconds: 0 }, /at least 1/],
+    ["maxUploadMb", { maxUploadMb: 4096 }, /at most 1024/],
+    ["gunicornWorkers", { gunicornWorkers: -2 }, /at least 1/],
+    ["gunicornTimeoutSeconds", { gunicornTimeoutSeconds: 60 }, /at most 59/],
+    ["gracefulTimeoutSeconds", { gracefulTimeoutSeconds: 1 }, /at least 5/],
+    ["vpcCidr", { vpcCidr: "10.0.0.0/8" }, /IPv4 CIDR from \/16 to \/24/],
+    ["vpcCidr", { vpcCidr: "10.0.300.0/16" }, /octet/],
+    ["availabilityZones", { availabilityZones: 1 }, /at least 2/],
+    ["natGateway", { natGateway: "yes" }, /true or false/],
+    ["vpcId", { vpcId: "my-vpc" }, /VPC id/],
+    ["vpcId", { publicSubnetIds: ["subnet-0aaa1111", "subnet-0bbb2222"], privateSubnetIds: ["subnet-0ccc3333", "subnet-0ddd4444"] }, /required when bringing your own VPC/],
+    ["publicSubnetIds", { vpcId: "vpc-0abc1234", publicSubnetIds: ["subnet-0aaa1111"], privateSubnetIds: ["subnet-0ccc3333", "subnet-0ddd4444"] }, /at least two availability zones/],
+    ["privateSubnetIds", { vpcId: "vpc-0abc1234", publicSubnetIds: ["subnet-0aaa1111", "subnet-0bbb2222"], privateSubnetIds: ["sub-1", "subnet-0ddd4444"] }, /subnet id/],
+    ["natGateway", { vpcId: "vpc-0abc1234", publicSubnetIds: ["subnet-0aaa1111", "subnet-0bbb2222"], privateSubnetIds: ["subnet-0ccc3333", "subnet-0ddd4444"], natGateway: true }, /cannot be true with vpcId/],
+    ["cloudflareZoneId", { domains: ["example.com"], acmeEmail: "ops@example.com" }, /required when domains are set/],
+    ["cloudflareZoneId", { cloudflareZoneId: "xyz" }, /32 lowercase hex/],
+    ["acmeEmail", { domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef" }, /required when domains are set/],
+    ["acmeEmail", { acmeEmail: "not-an-email" }, /email address/],
+    ["deletionProtection", { deletionProtection: "maybe" }, /true or false/],
+    ["backupHourUtc", { backupHourUtc: 24 }, /at most 23/],
+    ["backupRetentionDays", { backupRetentionDays: 3 }, /at least 7/],
+    ["logRetentionDays", { logRetentionDays: 10 }, /values CloudWatch accepts/],
+    ["secretsRotation", { secretsRotation: "now please" }, /letters, digits/],
+    ["relaxedChecks", { relaxedChecks: ["no-such-check"] }, /"no-such-check" is not a policy check/],
+    ["colour", { colour: "blue" }, /is not a setting of this project/],
+  ])("%s: %j", (setting, change, fragment) => {
+    expectRefused({ ...base, ...change }, setting, fragment);
+  });
+
+  it("needs environment when the stack name is not dev, staging or prod", () => {
+    expectRefused(base, "environment", /stack name "feature-x" is not one of dev, staging, prod/, { ...ctx, stack: "feature-x" });
+  });
+
+  it("with several apps, every app needs a domain", () => {
+    // The fixture has one Django project; a second app name is enough to reach the domain rule first.
+    const err = problems({ ...base, apps: ["mysite", "blog"], domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "a@b.co" });
+    expect(err.message).toMatch(/app "blog" has no domain; with several apps nginx routes by domain/);
+  });
+
+  it("reports every problem at once", () => {
+    const err = problems({ ...base, rootVolumeGb: 1, taskWorker: "huey", colour: "blue" });
+    expect(err.problems.map((p) => p.setting).sort()).toEqual(["colour", "rootVolumeGb", "taskWorker"]);
+  });
+
+  it("has a negative test above for every setting", () => {
+    const source = require("fs").readFileSync(__filename, "utf8") as string;
+    for (const key of Object.keys(SETTINGS)) expect(source).toContain(`["${key}", {`);
+  });
+});
+
+describe("helpers", () => {
+  it("coerceConfigValue reads numbers, booleans and JSON, and leaves other strings", () => {
+    expect(coerceConfigValue("42")).toBe(42);
+    expect(coerceConfigValue("false")).toBe(false);
+    expect(coerceConfigValue('["a"]')).toEqual(["a"]);
+    expect(coerceConfigValue("[oops")).toBe("[oops");
+    expect(coerceConfigValue("t4g.small")).toBe("t4g.small");
+  });
+
+  it("discoverDjangoProject explains what is missing", () => {
+    expect(discoverDjangoProject(path.join(projectDir, "examples/apps/mysite"))).toEqual({ settingsModule: "mysite.settings", projectPackage: "mysite" });
+    expect(discoverDjangoProject(path.join(projectDir, "examples/apps"))).toMatch(/manage\.py is missing/);
+  });
+});
