@@ -1,0 +1,189 @@
+/**
+ * Runs a Pulumi program under Pulumi's mock engine and records every
+ * resource it declares: type, name, parent, inputs (secrets marked), and the
+ * resource options that matter to our checks. This is what `npm run plan`
+ * and the unit tests stand on; no Pulumi CLI, no cloud, no credentials.
+ *
+ * `setMocks` alone gives tests the type, name and inputs of a resource but
+ * not its parent or options, so we wrap the mock monitor's
+ * `registerResource` (an internal API; see DESIGN.md) and read them off the
+ * request.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { PlannedResource, SecretValue, UNKNOWN } from "../policies/types";
+
+export const MOCK_ACCOUNT = "123456789012";
+
+export interface MockEngineOptions {
+  project: string;
+  stack: string;
+  region?: string;
+  /** Run as a preview (unknowns stay unknown) instead of as an update. */
+  preview?: boolean;
+}
+
+/** Values the mock cloud returns for ids and computed attributes. */
+function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
+  const [pkg, mod] = type.split(":");
+  const service = (mod ?? "").split("/")[0];
+  const arn = `arn:aws:${service}:${region}:${MOCK_ACCOUNT}:${name}`;
+  const state: Record<string, unknown> = { ...inputs };
+  if (pkg === "aws") {
+    state.arn = inputs.arn ?? arn;
+    // Providers auto-name resources that were given no name; the mock uses the logical name.
+    if (inputs.name === undefined) state.name = name;
+  }
+  switch (type) {
+    case "random:index/randomPassword:RandomPassword":
+    case "random:index/randomString:RandomString":
+      // Recognisable, so a leak check can search for it, and long enough to pass Django's W009.
+      state.result = `mock-secret-${name}-`.padEnd(Math.max(16, inputs.length ?? 50), "x7Qz");
+      break;
+    case "aws:s3/bucket:Bucket":
+      state.bucket = inputs.bucket ?? `${name}-bucket`;
+      state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
+      break;
+    case "aws:ec2/instance:Instance":
+      state.privateIp = "10.0.1.10";
+      state.publicDns = `ec2-203-0-113-10.${region}.compute.amazonaws.com`;
+      state.publicIp = "203.0.113.10";
+      break;
+    case "aws:ec2/eip:Eip":
+      state.publicIp = "203.0.113.20";
+      state.publicDns = `ec2-203-0-113-20.${region}.compute.amazonaws.com`;
+      break;
+    case "aws:ec2/vpc:Vpc":
+      state.defaultSecurityGroupId = `${name}-default-sg`;
+      break;
+    case "aws:kms/key:Key":
+      state.keyId = `${name}-key-id`;
+      break;
+    case "aws:ssm/parameter:Parameter":
+      state.name = inputs.name ?? name;
+      break;
+  }
+  return state;
+}
+
+function mockCall(token: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
+  switch (token) {
+    case "aws:index/getAvailabilityZones:getAvailabilityZones":
+      return { names: ["a", "b", "c"].map((z) => `${region}${z}`), zoneIds: ["az1", "az2", "az3"], id: region };
+    case "aws:index/getRegion:getRegion":
+      return { name: region, region, id: region };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/mock`, userId: "mock", id: MOCK_ACCOUNT };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    case "aws:ec2/getAmi:getAmi": {
+      const arch = (inputs.filters ?? []).find((f: any) => f.name === "architecture")?.values?.[0] ?? "x86_64";
+      return { id: `ami-mock-debian-12-${arch}`, imageId: `ami-mock-debian-12-${arch}`, architecture: arch, name: `debian-12-${arch}-mock` };
+    }
+    default:
+      return {};
+  }
+}
+
+/** Turns the engine's wire form of inputs into plain data with secrets and unknowns marked. */
+function markSpecial(value: unknown): unknown {
+  const rpc = require("@pulumi/pulumi/runtime/rpc");
+  if (value === pulumi.runtime.unknownValue || value === rpc.unknownValue) return UNKNOWN;
+  if (Array.isArray(value)) return value.map(markSpecial);
+  if (value && typeof value === "object") {
+    const v = value as Record<string, unknown>;
+    if (v[rpc.specialSigKey] === rpc.specialSecretSig) return new SecretValue(markSpecial(v.value));
+    if (pulumi.asset.Asset.isInstance(v) || pulumi.asset.Archive.isInstance(v)) return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, inner] of Object.entries(v)) out[k] = markSpecial(inner);
+    return out;
+  }
+  return value;
+}
+
+export interface MockEngine {
+  /** Every resource registered so far, in registration order. */
+  resources: PlannedResource[];
+  /** The stack's outputs once the program has finished (see `finish`). */
+  finish(): Promise<void>;
+  /** Forget what was captured (between two programs in one process). */
+  reset(): void;
+}
+
+/**
+ * Installs the mock engine. Call BEFORE the program (or any component) is
+ * constructed; config must be set with `setConfig` before the program module
+ * is loaded.
+ */
+export function installMockEngine(opts: MockEngineOptions): MockEngine {
+  const region = opts.region ?? "us-east-1";
+  const resources: PlannedResource[] = [];
+  pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({
+        id: args.id || `${args.name}-id`,
+        state: computedState(args.type, args.name, args.inputs, region),
+      }),
+      call: (args) => mockCall(args.token, args.inputs, region),
+    },
+    opts.project,
+    opts.stack,
+    opts.preview ?? false,
+  );
+  const rpc = require("@pulumi/pulumi/runtime/rpc");
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
+    const raw = req.getObject().toJavaScript();
+    const inputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(raw)) {
+      if (v !== undefined) inputs[k] = markSpecial(rpc.deserializeProperty(v, true));
+    }
+    const type: string = req.getType();
+    const entry: PlannedResource = {
+      type,
+      name: req.getName(),
+      urn: "",
+      parent: req.getParent() ?? "",
+      isProvider: type.startsWith("pulumi:providers:"),
+      isComponent: !req.getCustom(),
+      inputs,
+      options: {
+        protect: req.getProtect() === true,
+        retainOnDelete: req.getRetainondelete() === true,
+        deleteBeforeReplace: req.getDeletebeforereplace() === true,
+        ignoreChanges: req.getIgnorechangesList(),
+        aliases: req.getAliasesList().length + (req.getAliasspecs() ? 1 : 0),
+        provider: req.getProvider() ?? "",
+        dependsOn: req.getDependenciesList(),
+      },
+    };
+    resources.push(entry);
+    return original(req, (err: any, resp: any) => {
+      if (!err && resp) entry.urn = resp.getUrn();
+      callback(err, resp);
+    });
+  };
+  return {
+    resources,
+    // Resolves once every outstanding resource registration has been answered.
+    finish: () => (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs(),
+    reset: () => {
+      resources.length = 0;
+    },
+  };
+}
+
+/**
+ * Sets the stack's config as `pulumi up` would: keys are `<namespace>:<key>`,
+ * values are JSON-compatible; secret keys are marked so `requireSecret` works.
+ */
+export function setConfig(values: Record<string, unknown>, secretKeys: string[] = []): void {
+  const flat: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) flat[k] = typeof v === "string" ? v : JSON.stringify(v);
+  pulumi.runtime.setAllConfig(flat, secretKeys);
+}
+
+/** Waits for an Output's value (tests and the plan must await, never assert in `apply`). */
+export function unwrap<T>(output: pulumi.Input<T> | pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+}

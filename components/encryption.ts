@@ -1,0 +1,69 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Component, Transform, stackTags } from "./component";
+
+export interface StackKeyArgs {
+  /**
+   * Days KMS waits before deleting the key once it is scheduled for
+   * deletion. Everything encrypted with it becomes unreadable after that.
+   * @default 30
+   */
+  deletionWindowInDays?: number;
+  transform?: { key?: Transform<aws.kms.KeyArgs> };
+}
+
+/**
+ * The stack's customer-managed KMS key (about $1/month), rotated yearly: it
+ * encrypts secrets, the artifacts bucket, log groups and the backup vault.
+ * Its policy lets the account's IAM policies grant use, and lets CloudWatch
+ * Logs use it for this account's log groups in this region.
+ */
+export class StackKey extends Component {
+  public readonly arn: pulumi.Output<string>;
+  public readonly keyId: pulumi.Output<string>;
+  public readonly nodes: { key: aws.kms.Key; alias: aws.kms.Alias };
+
+  constructor(name: string, args: StackKeyArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    super("StackKey", name, opts);
+    const account = aws.getCallerIdentityOutput({}, { parent: this });
+    const region = aws.getRegionOutput({}, { parent: this });
+    const partition = aws.getPartitionOutput({}, { parent: this });
+    const policy = pulumi.all([account.accountId, region.region, partition.partition]).apply(([accountId, regionName, part]) =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "AccountAdministersKeyThroughIam",
+            Effect: "Allow",
+            Principal: { AWS: `arn:${part}:iam::${accountId}:root` },
+            Action: "kms:*",
+            Resource: "*",
+          },
+          {
+            Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
+            Effect: "Allow",
+            Principal: { Service: `logs.${regionName}.amazonaws.com` },
+            Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            Resource: "*",
+            Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${part}:logs:${regionName}:${accountId}:log-group:*` } },
+          },
+        ],
+      }),
+    );
+    const key = this.child(aws.kms.Key, "key", {
+      description: `django-tiers ${pulumi.getProject()}/${pulumi.getStack()}: secrets, artifacts, logs, backups`,
+      enableKeyRotation: true,
+      deletionWindowInDays: args.deletionWindowInDays ?? 30,
+      policy,
+      tags: stackTags(),
+    }, args.transform?.key);
+    const alias = this.child(aws.kms.Alias, "alias", {
+      name: `alias/django-tiers/${pulumi.getProject()}/${pulumi.getStack()}`,
+      targetKeyId: key.keyId,
+    });
+    this.arn = key.arn;
+    this.keyId = key.keyId;
+    this.nodes = { key, alias };
+    this.registerOutputs({ arn: this.arn });
+  }
+}

@@ -1,0 +1,135 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Component, Transform, stackTags } from "./component";
+
+export interface PrivateBucketArgs {
+  /**
+   * KMS key for default encryption (SSE-KMS with an S3 bucket key, so KMS
+   * requests stay cheap). Without it, SSE-S3 (AES-256) — required for a
+   * bucket that receives S3 server access logs.
+   */
+  kmsKeyArn?: pulumi.Input<string>;
+  /**
+   * Where S3 writes this bucket's access logs. Leave unset only for the log
+   * bucket itself.
+   */
+  accessLogs?: { bucket: pulumi.Input<string>; prefix: string };
+  /**
+   * Let S3's log delivery write into this bucket (it becomes a log bucket).
+   * @default false
+   */
+  receivesAccessLogs?: boolean;
+  /**
+   * Days old object versions are kept after being overwritten or deleted.
+   * @default 90
+   */
+  noncurrentVersionDays?: number;
+  /** More lifecycle rules (e.g. expiring backups under a prefix). */
+  lifecycleRules?: aws.types.input.s3.BucketLifecycleConfigurationRule[];
+  /**
+   * Keep the bucket (and its objects) when the stack is destroyed or the
+   * resource replaced. On for buckets that hold the user's data.
+   * @default true
+   */
+  retainOnDelete?: boolean;
+  transform?: {
+    bucket?: Transform<aws.s3.BucketArgs>;
+    policy?: Transform<aws.s3.BucketPolicyArgs>;
+    lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs>;
+  };
+}
+
+/**
+ * A bucket nobody outside the account can read: public access blocked (all
+ * four flags), ACLs disabled, encrypted by default, versioned, TLS-only,
+ * incomplete uploads cleaned up, access logged. Never emptied on delete.
+ */
+export class PrivateBucket extends Component {
+  public readonly bucket: aws.s3.Bucket;
+  /** The bucket's name. */
+  public readonly id: pulumi.Output<string>;
+  public readonly arn: pulumi.Output<string>;
+
+  constructor(name: string, args: PrivateBucketArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    super("PrivateBucket", name, opts);
+    const bucket = this.child(aws.s3.Bucket, "bucket", {
+      // Never delete objects implicitly: a destroy fails on a non-empty bucket instead of losing data.
+      forceDestroy: false,
+      tags: stackTags(),
+    }, args.transform?.bucket, { retainOnDelete: args.retainOnDelete ?? true });
+
+    const publicAccess = this.child(aws.s3.BucketPublicAccessBlock, "public-access", {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    this.child(aws.s3.BucketOwnershipControls, "ownership", {
+      bucket: bucket.id,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    });
+    this.child(aws.s3.BucketServerSideEncryptionConfiguration, "encryption", {
+      bucket: bucket.id,
+      rules: [
+        args.kmsKeyArn
+          ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }
+          : { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+      ],
+    });
+    const versioning = this.child(aws.s3.BucketVersioning, "versioning", {
+      bucket: bucket.id,
+      versioningConfiguration: { status: "Enabled" },
+    });
+    if (args.accessLogs) {
+      this.child(aws.s3.BucketLogging, "access-logs", {
+        bucket: bucket.id,
+        targetBucket: args.accessLogs.bucket,
+        targetPrefix: args.accessLogs.prefix,
+      });
+    }
+
+    const account = aws.getCallerIdentityOutput({}, { parent: this });
+    const policy = pulumi.all([bucket.arn, account.accountId]).apply(([arn, accountId]) =>
+      JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "DenyInsecureTransport",
+            Effect: "Deny",
+            Principal: "*",
+            Action: "s3:*",
+            Resource: [arn, `${arn}/*`],
+            Condition: { Bool: { "aws:SecureTransport": "false" } },
+          },
+          ...(args.receivesAccessLogs
+            ? [{
+                Sid: "S3ServerAccessLogsFromThisAccount",
+                Effect: "Allow",
+                Principal: { Service: "logging.s3.amazonaws.com" },
+                Action: "s3:PutObject",
+                Resource: `${arn}/*`,
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+              }]
+            : []),
+        ],
+      }),
+    );
+    // The policy waits for the public access block: with it, a mistakenly public statement is refused, not applied.
+    this.child(aws.s3.BucketPolicy, "policy", { bucket: bucket.id, policy }, args.transform?.policy, { dependsOn: [publicAccess] });
+
+    this.child(aws.s3.BucketLifecycleConfiguration, "lifecycle", {
+      bucket: bucket.id,
+      rules: [
+        { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+        { id: "expire-old-versions", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionDays ?? 90 } },
+        ...(args.lifecycleRules ?? []),
+      ],
+    }, args.transform?.lifecycle, { dependsOn: [versioning] });
+
+    this.bucket = bucket;
+    this.id = bucket.id;
+    this.arn = bucket.arn;
+    this.registerOutputs({ id: this.id, arn: this.arn });
+  }
+}

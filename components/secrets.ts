@@ -1,0 +1,63 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { Component, Transform, stackTags } from "./component";
+
+export interface AppSecretsArgs {
+  /** Short app name. */
+  app: string;
+  /** KMS key that encrypts the secret. */
+  kmsKeyArn: pulumi.Input<string>;
+  /**
+   * Any change to this label generates new values (rotation by `pulumi up`;
+   * see docs/runbooks/rotate-secrets.md). Caution: sessions signed with the
+   * old SECRET_KEY end.
+   * @default "initial"
+   */
+  rotation?: string;
+  /**
+   * Days a deleted secret can still be restored.
+   * @default 30
+   */
+  recoveryWindowInDays?: number;
+  transform?: { secret?: Transform<aws.secretsmanager.SecretArgs> };
+}
+
+/**
+ * An app's secrets — Django's SECRET_KEY and its database password —
+ * generated with @pulumi/random and kept in one Secrets Manager secret
+ * (JSON), encrypted with the stack's key. Servers read it at boot through
+ * their instance role; the values never enter user data, outputs or logs.
+ */
+export class AppSecrets extends Component {
+  public readonly secretArn: pulumi.Output<string>;
+  /** The database password, as a Pulumi secret, for resources that need it (e.g. RDS). */
+  public readonly databasePassword: pulumi.Output<string>;
+  public readonly nodes: { secret: aws.secretsmanager.Secret; version: aws.secretsmanager.SecretVersion };
+
+  constructor(name: string, args: AppSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("AppSecrets", name, opts);
+    const keepers = { rotation: args.rotation ?? "initial" };
+    // 64 characters from a set that needs no quoting anywhere, well above Django's W009 minimum of 50.
+    const secretKey = this.child(random.RandomPassword, "secret-key", { length: 64, special: true, overrideSpecial: "-_=+.,:", keepers });
+    const databasePassword = this.child(random.RandomPassword, "db-password", { length: 32, special: false, keepers });
+    const secret = this.child(aws.secretsmanager.Secret, "secret", {
+      description: `Django secrets of ${args.app} (${pulumi.getProject()}/${pulumi.getStack()})`,
+      kmsKeyId: args.kmsKeyArn,
+      recoveryWindowInDays: args.recoveryWindowInDays ?? 30,
+      tags: stackTags({ "django-tiers:app": args.app }),
+    }, args.transform?.secret);
+    const version = this.child(aws.secretsmanager.SecretVersion, "value", {
+      secretId: secret.id,
+      secretString: pulumi.secret(
+        pulumi.all([secretKey.result, databasePassword.result]).apply(([key, password]) =>
+          JSON.stringify({ DJANGO_SECRET_KEY: key, DATABASE_PASSWORD: password }),
+        ),
+      ),
+    });
+    this.secretArn = secret.arn;
+    this.databasePassword = pulumi.secret(databasePassword.result);
+    this.nodes = { secret, version };
+    this.registerOutputs({ secretArn: this.secretArn });
+  }
+}
