@@ -1,0 +1,325 @@
+/**
+ * The Django side of the box: each app's non-secret environment (app.env),
+ * the wrapper that loads it, and the Python settings module apps import.
+ *
+ * Secrets never pass through here: phase fetch writes secrets.env on the box
+ * (DJANGO_SECRET_KEY, DATABASE_PASSWORD, ...) from Secrets Manager.
+ */
+import {
+  appPaths, EXEC_WRAPPER, INSTANCE_ENV, PYTHON_DIR, redisDatabases, RQ_CONFIG_FILE, SETTINGS_MODULE_FILE,
+} from "./paths";
+import { envLine } from "./quote";
+import type { AppSpec, BoxSpec, RenderedFile } from "./types";
+
+/** HSTS lifetime when TLS is on: one year, the minimum the preload list accepts. */
+export const HSTS_SECONDS = 365 * 24 * 3600;
+const REDIS = "redis://127.0.0.1:6379";
+
+/** The non-secret environment of one app, as ordered key/value pairs. */
+export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, string]> {
+  const index = spec.apps.findIndex((a) => a.name === app.name);
+  if (index < 0) throw new Error(`app ${app.name} is not part of the spec`);
+  const paths = appPaths(app.name);
+  const dbs = redisDatabases(index);
+  const https = spec.tls.mode === "letsencrypt";
+  const scheme = https ? "https" : "http";
+  // With no domain the app is nginx's default server: the box reaches it as
+  // localhost (phase verify), the world by the public name fetched at boot.
+  const hosts = app.domains.length > 0 ? app.domains : ["localhost", "127.0.0.1"];
+  const env: Array<[string, string]> = [
+    ["DJANGO_TIERS_APP", app.name],
+    ["DJANGO_TIERS_ENVIRONMENT", spec.environment],
+    ["DJANGO_SETTINGS_MODULE", app.settingsModule],
+    ["PYTHONPATH", PYTHON_DIR],
+    ["DJANGO_DEBUG", "0"],
+    ["DJANGO_ALLOWED_HOSTS", hosts.join(",")],
+    ["DJANGO_TIERS_ADD_INSTANCE_HOSTS", app.domains.length === 0 ? "1" : "0"],
+    ["DJANGO_CSRF_TRUSTED_ORIGINS", app.domains.map((d) => `${scheme}://${d}`).join(",")],
+    ["DATABASE_HOST", "127.0.0.1"],
+    ["DATABASE_PORT", "5432"],
+    ["DATABASE_NAME", app.name],
+    ["DATABASE_USER", app.name],
+    // No password here: it is DATABASE_PASSWORD in secrets.env.
+    ["DATABASE_URL", `postgres://${app.name}@127.0.0.1:5432/${app.name}`],
+    ["REDIS_URL", `${REDIS}/${dbs.cache}`],
+  ];
+  if (spec.taskWorker === "celery") env.push(["CELERY_BROKER_URL", `${REDIS}/${dbs.queue}`]);
+  if (spec.taskWorker === "rq") env.push(["RQ_REDIS_URL", `${REDIS}/${dbs.queue}`]);
+  env.push(
+    ["DJANGO_TIERS_LONGEST_TASK_SECONDS", String(spec.longestTaskSeconds)],
+    ["DJANGO_STATIC_ROOT", paths.static],
+    ["DJANGO_MEDIA_ROOT", paths.media],
+    ["DJANGO_SECURE_SSL_REDIRECT", https ? "1" : "0"],
+    ["DJANGO_SECURE_HSTS_SECONDS", https ? String(HSTS_SECONDS) : "0"],
+    ["DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", https ? "1" : "0"],
+    ["DJANGO_SECURE_HSTS_PRELOAD", https ? "1" : "0"],
+    // Same limit as nginx's client_max_body_size.
+    ["DJANGO_UPLOAD_MAX_BYTES", String(spec.nginx.maxUploadMb * 1024 * 1024)],
+    ["DJANGO_LOG_LEVEL", "INFO"],
+  );
+  return env;
+}
+
+export function renderAppEnv(spec: BoxSpec, app: AppSpec): string {
+  const lines = appEnvironment(spec, app).map(([k, v]) => envLine(k, v));
+  return `# Environment of app ${app.name} (no secrets). Rendered by django-tiers; edits are overwritten.
+# Loaded with \`set -a\` by ${EXEC_WRAPPER}, before ${INSTANCE_ENV} and secrets.env.
+${lines.join("\n")}
+`;
+}
+
+export function renderDjangoEnvFiles(spec: BoxSpec): RenderedFile[] {
+  const files: RenderedFile[] = [
+    { path: EXEC_WRAPPER, mode: "0755", owner: "root:root", content: renderExecWrapper() },
+    { path: SETTINGS_MODULE_FILE, mode: "0644", owner: "root:root", content: renderSettingsModule() },
+  ];
+  if (spec.taskWorker === "rq") files.push({ path: RQ_CONFIG_FILE, mode: "0644", owner: "root:root", content: renderRqConfig() });
+  for (const app of spec.apps) {
+    files.push({ path: appPaths(app.name).appEnv, mode: "0644", owner: "root:root", content: renderAppEnv(spec, app) });
+  }
+  return files;
+}
+
+/** `django-tiers-exec APP CMD...`: the app's environment, then exec (so signals reach CMD). */
+export function renderExecWrapper(): string {
+  return `#!/bin/bash
+# django-tiers-exec APP COMMAND [ARG...]
+# Runs COMMAND with APP's environment: app.env (non-secret), the instance's
+# public names (instance.env, written by phase fetch) and secrets.env, all
+# exported. exec, so supervisor's signals reach COMMAND itself.
+# Rendered by django-tiers; edits are overwritten.
+set -euo pipefail
+
+if (($# < 2)); then
+  echo "usage: django-tiers-exec APP COMMAND [ARG...]" >&2
+  exit 64
+fi
+app=$1
+shift
+if [[ ! $app =~ ^[a-z][a-z0-9]{0,20}$ ]]; then
+  echo "django-tiers-exec: invalid app name" >&2
+  exit 64
+fi
+etc=/etc/django-tiers
+
+set -a
+# shellcheck source=/dev/null
+. "$etc/$app/app.env"
+if [[ -r $etc/instance.env ]]; then
+  # shellcheck source=/dev/null
+  . "$etc/instance.env"
+fi
+# shellcheck source=/dev/null
+. "$etc/$app/secrets.env"
+set +a
+
+exec "$@"
+`;
+}
+
+/** rq's worker config module (`rq worker --config django_tiers_rq`). */
+export function renderRqConfig(): string {
+  return `"""rq worker settings for a django-tiers app (rq worker --config django_tiers_rq).
+
+Sets Django up once in the worker, so jobs can use the ORM; the Redis URL
+comes from RQ_REDIS_URL (app.env), which rq reads itself.
+Rendered by django-tiers; edits are overwritten.
+"""
+import django
+
+django.setup()
+
+QUEUES = ["default"]
+`;
+}
+
+/**
+ * The settings module every app imports. It reads only the environment the
+ * wrapper loads, so one file serves every app of the box.
+ */
+export function renderSettingsModule(): string {
+  return `"""Production settings for a Django app on a django-tiers box.
+
+Rendered by django-tiers into ${PYTHON_DIR}, which app.env puts on
+PYTHONPATH. In your settings module, below the defaults it should replace
+(whatever you set after it overrides it):
+
+    from django_tiers_settings import *  # noqa: F401,F403
+
+and keep Django's security middleware (SecurityMiddleware, CsrfViewMiddleware,
+XFrameOptionsMiddleware) in MIDDLEWARE. Every value comes from the
+environment django-tiers-exec loads (app.env, instance.env, secrets.env).
+
+The app must answer GET /healthz with 200 when it can serve (a plain view is
+enough); nginx proxies it and \`django-tiers-provision verify\` polls it.
+It is exempt from the HTTPS redirect so health checks over HTTP work.
+
+With TLS on, \`manage.py check --deploy --fail-level WARNING\` passes. With
+TLS off (a stack with no domain yet) the SSL redirect, HSTS and secure
+cookies are off, and check --deploy warns security.W004, W008, W012 and W016
+until a domain and certificate are attached.
+
+Caching: django-redis (Debian's python3-django-redis, installed on the box)
+with IGNORE_EXCEPTIONS, so a Redis outage degrades to cache misses. Without
+django-redis, Django's own RedisCache (4.0+) is used, which raises instead.
+Edits are overwritten.
+"""
+import importlib.util
+import os
+
+import django
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _env(name, default=""):
+    return os.environ.get(name, default).strip()
+
+
+def _flag(name, default=False):
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(name, default):
+    value = _env(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured("%s must be an integer" % name) from None
+
+
+def _list(name):
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def _required(name):
+    value = os.environ.get(name)
+    if not value:
+        raise ImproperlyConfigured(
+            "%s is not set: it comes from the app's secrets.env (phase fetch)" % name
+        )
+    return value
+
+
+_APP = _env("DJANGO_TIERS_APP", "app")
+_HTTPS = _flag("DJANGO_SECURE_SSL_REDIRECT")
+_LONGEST_TASK = _int("DJANGO_TIERS_LONGEST_TASK_SECONDS", 3600)
+
+DEBUG = _flag("DJANGO_DEBUG")
+SECRET_KEY = _required("DJANGO_SECRET_KEY")
+SECRET_KEY_FALLBACKS = _list("DJANGO_SECRET_KEY_FALLBACKS")
+
+ALLOWED_HOSTS = _list("DJANGO_ALLOWED_HOSTS")
+if _flag("DJANGO_TIERS_ADD_INSTANCE_HOSTS"):
+    # The instance's public name and address, from IMDSv2 at boot (instance.env).
+    ALLOWED_HOSTS += _list("DJANGO_TIERS_INSTANCE_HOSTS")
+if "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name hosts, never '*'")
+
+CSRF_TRUSTED_ORIGINS = _list("DJANGO_CSRF_TRUSTED_ORIGINS")
+if django.VERSION < (4, 0):
+    # Before 4.0 the entries are host names without a scheme.
+    CSRF_TRUSTED_ORIGINS = [o.split("://", 1)[-1] for o in CSRF_TRUSTED_ORIGINS]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": _env("DATABASE_NAME", _APP),
+        "USER": _env("DATABASE_USER", _APP),
+        "PASSWORD": _required("DATABASE_PASSWORD"),
+        "HOST": _env("DATABASE_HOST", "127.0.0.1"),
+        "PORT": _env("DATABASE_PORT", "5432"),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5},
+    }
+}
+
+_REDIS_URL = _env("REDIS_URL")
+if _REDIS_URL and importlib.util.find_spec("django_redis") is not None:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": _REDIS_URL,
+            "KEY_PREFIX": _APP,
+            "OPTIONS": {
+                # A Redis outage is a cache miss, not a 500.
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+elif _REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _REDIS_URL,
+            "KEY_PREFIX": _APP,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+
+if _env("CELERY_BROKER_URL"):
+    CELERY_BROKER_URL = _env("CELERY_BROKER_URL")
+    # Redis re-delivers a task not acknowledged within the visibility timeout:
+    # keep it well above the longest task.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(3600, 2 * _LONGEST_TASK)}
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+if _env("RQ_REDIS_URL"):
+    # django-rq's setting; plain rq reads RQ_REDIS_URL itself.
+    RQ_QUEUES = {"default": {"URL": _env("RQ_REDIS_URL"), "DEFAULT_TIMEOUT": _LONGEST_TASK}}
+
+STATIC_URL = "/static/"
+STATIC_ROOT = _env("DJANGO_STATIC_ROOT")
+MEDIA_URL = "/media/"
+MEDIA_ROOT = _env("DJANGO_MEDIA_ROOT")
+# nginx (www-data) serves media from disk, whatever the process umask.
+FILE_UPLOAD_PERMISSIONS = 0o644
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
+# nginx refuses bodies above client_max_body_size; Django accepts up to the same.
+DATA_UPLOAD_MAX_MEMORY_SIZE = _int("DJANGO_UPLOAD_MAX_BYTES", 2621440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = min(2621440, DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+# nginx overwrites X-Forwarded-Proto with the scheme of the client's own
+# connection, so this header can be trusted on the box.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = _HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
+SECURE_HSTS_SECONDS = _int("DJANGO_SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = _flag("DJANGO_SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = _HTTPS
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = _HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# stdout: supervisor writes it to /var/log/django-tiers/<app>/, logrotate rotates it.
+_LOG_LEVEL = _env("DJANGO_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"},
+    },
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"},
+    },
+    "root": {"handlers": ["stdout"], "level": _LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["stdout"], "level": _LOG_LEVEL, "propagate": False},
+    },
+}
+
+__all__ = [name for name in list(globals()) if name.isupper()]
+`;
+}

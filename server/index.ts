@@ -1,0 +1,65 @@
+/**
+ * server/: pure functions that render every file running ON a django-tiers
+ * VM. Nothing here imports Pulumi; components call these with a resolved
+ * BoxSpec and give EC2 renderUserDataBase64(spec) as the instance's user data.
+ */
+import { renderBackupFiles } from "./backup";
+import { gzipUserData, renderCloudConfig } from "./cloud-init";
+import { renderDjangoEnvFiles } from "./django-env";
+import { renderGunicornFile } from "./gunicorn";
+import { renderLogrotateFile } from "./logrotate";
+import { renderNginxFiles } from "./nginx";
+import { renderProvisionFiles } from "./provision";
+import { renderSupervisorFile } from "./supervisor";
+import { renderSystemFiles } from "./system";
+import type { BoxSpec, RenderedFile } from "./types";
+import { validateBoxSpec } from "./validate";
+
+export * from "./types";
+export { appPaths, KEEP_RELEASES, NO_RELEASE, programNames, redisDatabases, releaseBundleKey } from "./paths";
+export type { AppPaths } from "./paths";
+export * as boxPaths from "./paths";
+export { BoxSpecError, MAX_APPS, validateBoxSpec, assertAppName, assertVersion } from "./validate";
+export { appEnvironment, HSTS_SECONDS } from "./django-env";
+export { provisionPackages } from "./provision";
+export { stripComments, USER_DATA_LIMIT_BYTES } from "./cloud-init";
+export { shellQuote } from "./quote";
+
+/** Every file of the box, validated and in a stable order. Throws BoxSpecError on a bad spec. */
+export function renderBox(spec: BoxSpec): RenderedFile[] {
+  validateBoxSpec(spec);
+  const files: RenderedFile[] = [
+    ...renderProvisionFiles(spec),
+    ...renderDjangoEnvFiles(spec),
+    ...renderNginxFiles(spec),
+    ...spec.apps.map((app) => renderGunicornFile(spec, app)),
+    ...spec.apps.map((app) => renderSupervisorFile(spec, app)),
+    ...renderSystemFiles(spec),
+    renderLogrotateFile(spec),
+    ...renderBackupFiles(spec),
+  ];
+  const seen = new Set<string>();
+  for (const file of files) {
+    if (seen.has(file.path)) throw new Error(`two rendered files share the path ${file.path}`);
+    seen.add(file.path);
+  }
+  return files;
+}
+
+/**
+ * The instance's user data as text: a #cloud-config writing every file of
+ * renderBox (full-line comments dropped) and running the provisioning script.
+ * Too large for EC2 as text: give EC2 renderUserDataBase64 instead.
+ */
+export function renderUserData(spec: BoxSpec): string {
+  return renderCloudConfig(spec, renderBox(spec));
+}
+
+/**
+ * The user data EC2 gets: renderUserData gzipped (cloud-init unpacks it) and
+ * base64-encoded, for `aws.ec2.Instance.userDataBase64` or a launch
+ * template's `userData`. Throws if the gzip exceeds EC2's 16 KB limit.
+ */
+export function renderUserDataBase64(spec: BoxSpec): string {
+  return gzipUserData(renderUserData(spec), spec.apps.length).toString("base64");
+}

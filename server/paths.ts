@@ -1,0 +1,158 @@
+/**
+ * The fixed layout of a django-tiers box: every path a renderer writes or a
+ * rendered script reads comes from here, so the files agree with each other
+ * and the policy checks can find them by path.
+ */
+import { assertAppName, assertVersion, MAX_APPS } from "./validate";
+
+export const PROVISION_SCRIPT = "/usr/local/sbin/django-tiers-provision";
+export const BACKUP_SCRIPT = "/usr/local/sbin/django-tiers-backup";
+export const RESTORE_SCRIPT = "/usr/local/sbin/django-tiers-restore";
+/** Loads an app's environment (app.env, instance.env, secrets.env) and execs a command. */
+export const EXEC_WRAPPER = "/usr/local/bin/django-tiers-exec";
+/** Python helpers the provisioning script runs (secrets → env file, locked migrate). */
+export const LIB_DIR = "/usr/local/lib/django-tiers";
+export const SECRETS_TO_ENV = `${LIB_DIR}/secrets_to_env.py`;
+export const MIGRATE_LOCKED = `${LIB_DIR}/migrate_locked.py`;
+
+export const ETC_DIR = "/etc/django-tiers";
+/** On every app's PYTHONPATH: `from django_tiers_settings import *`. */
+export const PYTHON_DIR = `${ETC_DIR}/python`;
+export const SETTINGS_MODULE_FILE = `${PYTHON_DIR}/django_tiers_settings.py`;
+export const RQ_CONFIG_FILE = `${PYTHON_DIR}/django_tiers_rq.py`;
+/** Written by phase fetch from IMDSv2: the instance's public name and address. */
+export const INSTANCE_ENV = `${ETC_DIR}/instance.env`;
+
+export const NGINX_MAIN_CONF = "/etc/nginx/nginx.conf";
+export const NGINX_HTTP_CONF = "/etc/nginx/conf.d/django-tiers.conf";
+export const LOGROTATE_CONF = "/etc/logrotate.d/django-tiers";
+export const CRON_FILE = "/etc/cron.d/django-tiers";
+export const REDIS_CONF = "/etc/redis/redis.conf";
+export const TMPFILES_CONF = "/etc/tmpfiles.d/django-tiers.conf";
+export const UNATTENDED_UPGRADES_CONF = "/etc/apt/apt.conf.d/52django-tiers-unattended-upgrades";
+export const CERTBOT_DEPLOY_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/django-tiers-reload-nginx";
+
+export const APPS_DIR = "/srv/apps";
+export const LOG_DIR = "/var/log/django-tiers";
+export const STATE_DIR = "/var/lib/django-tiers";
+export const BUNDLES_DIR = `${STATE_DIR}/bundles`;
+export const BACKUP_DIR = "/var/backups/django-tiers";
+/** gunicorn's unix sockets; group `django-tiers` (every app user), sticky. */
+export const SOCKET_DIR = "/run/django-tiers";
+export const SOCKET_GROUP = "django-tiers";
+/** certbot's HTTP-01 webroot, shared by every site. */
+export const ACME_WEBROOT = "/var/www/django-tiers/acme";
+
+/** Where one app's files live on the box. */
+export interface AppPaths {
+  /** `/srv/apps/<app>`: the app user's home. */
+  root: string;
+  releases: string;
+  /** Symlink to the live release; switched atomically by phase release. */
+  current: string;
+  shared: string;
+  /** User uploads, kept across releases; served by nginx. */
+  media: string;
+  /** App-writable state kept across releases (celery beat's schedule). */
+  state: string;
+  /** Static files of the live release (collectstatic writes per release). */
+  static: string;
+  /** Python of the live release's venv. */
+  python: string;
+  etcDir: string;
+  appEnv: string;
+  secretsEnv: string;
+  gunicornConf: string;
+  supervisorConf: string;
+  nginxSite: string;
+  /**
+   * The letsencrypt site used until the certificate exists. In a
+   * subdirectory, so `sites-available/<app>.conf` is only ever the live site.
+   */
+  nginxPendingSite: string;
+  nginxEnabled: string;
+  socket: string;
+  logDir: string;
+  bundleDir: string;
+  /** Key, version and file name of the fetched bundle (written by phase fetch). */
+  bundleCurrent: string;
+  certFullchain: string;
+  certPrivkey: string;
+  backupDir: string;
+}
+
+export function appPaths(app: string): AppPaths {
+  assertAppName(app);
+  const root = `${APPS_DIR}/${app}`;
+  const etcDir = `${ETC_DIR}/${app}`;
+  const bundleDir = `${BUNDLES_DIR}/${app}`;
+  const live = `/etc/letsencrypt/live/${app}`;
+  return {
+    root,
+    releases: `${root}/releases`,
+    current: `${root}/current`,
+    shared: `${root}/shared`,
+    media: `${root}/shared/media`,
+    state: `${root}/shared/state`,
+    static: `${root}/current/static`,
+    python: `${root}/current/venv/bin/python`,
+    etcDir,
+    appEnv: `${etcDir}/app.env`,
+    secretsEnv: `${etcDir}/secrets.env`,
+    gunicornConf: `${etcDir}/gunicorn.conf.py`,
+    supervisorConf: `/etc/supervisor/conf.d/${app}.conf`,
+    nginxSite: `/etc/nginx/sites-available/${app}.conf`,
+    nginxPendingSite: `/etc/nginx/sites-available/pending/${app}.conf`,
+    nginxEnabled: `/etc/nginx/sites-enabled/${app}.conf`,
+    socket: `${SOCKET_DIR}/${app}.sock`,
+    logDir: `${LOG_DIR}/${app}`,
+    bundleDir,
+    bundleCurrent: `${bundleDir}/CURRENT`,
+    certFullchain: `${live}/fullchain.pem`,
+    certPrivkey: `${live}/privkey.pem`,
+    backupDir: `${BACKUP_DIR}/${app}`,
+  };
+}
+
+/**
+ * The artifacts-bucket key of an app's release bundle. Phase fetch accepts
+ * only keys of this shape from the release parameter.
+ */
+export function releaseBundleKey(app: string, version: string): string {
+  assertAppName(app);
+  assertVersion(version);
+  return `releases/${app}/${version}.zip`;
+}
+
+/** Supervisor program names of an app, web first. */
+export function programNames(app: string, taskWorker: "celery" | "rq" | "none"): string[] {
+  assertAppName(app);
+  switch (taskWorker) {
+    case "celery":
+      return [`${app}-web`, `${app}-worker`, `${app}-beat`];
+    case "rq":
+      return [`${app}-web`, `${app}-worker`];
+    case "none":
+      return [`${app}-web`];
+  }
+}
+
+/**
+ * Redis database numbers of the app at `index` in the spec: one for its
+ * cache, one for its task queue. Numbers follow the app's position, so apps
+ * keep their place in the list (append new ones).
+ */
+export function redisDatabases(index: number): { cache: number; queue: number } {
+  if (!Number.isInteger(index) || index < 0 || index >= MAX_APPS) {
+    throw new Error(`app index ${index} is outside 0..${MAX_APPS - 1}`);
+  }
+  return { cache: 2 * index, queue: 2 * index + 1 };
+}
+
+/**
+ * The value of an app's release parameter before its first release: phase
+ * fetch then skips the app, and a later `fetch release verify` brings it up.
+ */
+export const NO_RELEASE = "none";
+/** Releases kept per app (the live one is never removed). */
+export const KEEP_RELEASES = 5;

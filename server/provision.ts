@@ -1,0 +1,902 @@
+/**
+ * The provisioning script: one bash file whose phases (fetch, install,
+ * configure, release, verify) take a fresh Debian VM to a running box, and
+ * whose `fetch release verify` rolls out a new release. Plus the two Python
+ * helpers it runs. The script body is fixed; only its header comes from the
+ * spec, so shellcheck over any rendering covers all of it.
+ */
+import {
+  ACME_WEBROOT, APPS_DIR, BACKUP_DIR, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
+  MIGRATE_LOCKED, NO_RELEASE, programNames, PROVISION_SCRIPT, SECRETS_TO_ENV, SOCKET_DIR, SOCKET_GROUP, STATE_DIR,
+} from "./paths";
+import { bashArray, bashAssoc, shellQuote } from "./quote";
+import type { BoxSpec, RenderedFile } from "./types";
+
+/** Debian packages phase install ensures (python3-django comes from bookworm-backports). */
+export function provisionPackages(spec: BoxSpec): string[] {
+  const packages = [
+    "ca-certificates", "curl", "nginx", "postgresql", "redis-server", "supervisor", "python3", "python3-venv",
+    "python3-pip", "python3-gunicorn", "python3-psycopg2", "python3-redis", "python3-django-redis", "logrotate", "cron",
+    "unattended-upgrades",
+  ];
+  if (spec.taskWorker === "celery") packages.push("python3-celery");
+  if (spec.taskWorker === "rq") packages.push("python3-rq");
+  if (spec.tls.mode === "letsencrypt") packages.push("certbot");
+  return packages;
+}
+
+export function renderProvisionFiles(spec: BoxSpec): RenderedFile[] {
+  return [
+    { path: PROVISION_SCRIPT, mode: "0755", owner: "root:root", content: renderProvisionScript(spec) },
+    { path: SECRETS_TO_ENV, mode: "0644", owner: "root:root", content: SECRETS_TO_ENV_PY },
+    { path: MIGRATE_LOCKED, mode: "0644", owner: "root:root", content: MIGRATE_LOCKED_PY },
+  ];
+}
+
+function assoc(spec: BoxSpec, value: (app: BoxSpec["apps"][number]) => string): string {
+  return bashAssoc(Object.fromEntries(spec.apps.map((a) => [a.name, value(a)])));
+}
+
+export function renderProvisionScript(spec: BoxSpec): string {
+  const tlsEmail = spec.tls.mode === "letsencrypt" ? spec.tls.email : "";
+  const header = `#!/bin/bash
+# django-tiers-provision: provisions this box in phases. Rendered by django-tiers
+# for ${spec.project}/${spec.stack}; edits are overwritten.
+#
+#   django-tiers-provision                   every phase: fetch install configure release verify
+#   django-tiers-provision PHASE...          just those, e.g. \`fetch release verify\` (a new release)
+#   django-tiers-provision tls               request missing Let's Encrypt certificates (cron)
+#
+# fetch is the only phase that talks to AWS (instance role, IMDSv2); the others
+# work offline from its outputs. Every phase is idempotent. Secrets are read in
+# fetch straight into files only root and the app's group can read, and never
+# reach this script, its arguments, stdout or ${LOG_DIR}/provision.log.
+set -euo pipefail
+umask 022
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=\${HOME:-/root}
+
+# ---- from the stack's BoxSpec ---------------------------------------------------
+readonly PROJECT=${shellQuote(spec.project)}
+readonly STACK=${shellQuote(spec.stack)}
+readonly ENVIRONMENT=${shellQuote(spec.environment)}
+readonly REGION=${shellQuote(spec.region)}
+readonly ARTIFACTS_BUCKET=${shellQuote(spec.artifactsBucket)}
+readonly TLS_MODE=${shellQuote(spec.tls.mode)}
+readonly TLS_EMAIL=${shellQuote(tlsEmail)}
+readonly APPS=${bashArray(spec.apps.map((a) => a.name))}
+declare -rA APP_DOMAINS=${assoc(spec, (a) => a.domains.join(" "))}
+declare -rA APP_RELEASE_PARAMETER=${assoc(spec, (a) => a.releaseParameter)}
+declare -rA APP_SECRET_ID=${assoc(spec, (a) => a.secretId)}
+declare -rA APP_WSGI=${assoc(spec, (a) => a.wsgiApplication)}
+declare -rA APP_PROGRAMS=${assoc(spec, (a) => programNames(a.name, spec.taskWorker).join(" "))}
+readonly PACKAGES=${bashArray(provisionPackages(spec))}
+# 1 when an app has no domain: fetch records the instance's public names for it.
+readonly NEEDS_INSTANCE_HOSTS=${spec.apps.some((a) => a.domains.length === 0) ? 1 : 0}
+
+# ---- the box's layout (server/paths.ts) ----------------------------------------
+readonly PHASES=(fetch install configure release verify)
+readonly ETC_DIR=${ETC_DIR}
+readonly APPS_DIR=${APPS_DIR}
+readonly LOG_DIR=${LOG_DIR}
+readonly STATE_DIR=${STATE_DIR}
+readonly BUNDLES_DIR=${BUNDLES_DIR}
+readonly BACKUP_DIR=${BACKUP_DIR}
+readonly SOCKET_DIR=${SOCKET_DIR}
+readonly SOCKET_GROUP=${SOCKET_GROUP}
+readonly ACME_WEBROOT=${ACME_WEBROOT}
+readonly LIB_DIR=${LIB_DIR}
+readonly EXEC_WRAPPER=${EXEC_WRAPPER}
+readonly KEEP_RELEASES=${KEEP_RELEASES}
+# The release parameter's value before an app's first release.
+readonly NO_RELEASE=${NO_RELEASE}
+`;
+  return header + PROVISION_BODY;
+}
+
+/**
+ * Secrets Manager's SecretString (a JSON object) on stdin → `KEY='value'`
+ * lines on stdout. Errors name keys, never values.
+ */
+export const SECRETS_TO_ENV_PY = `"""Turn an app's secret (a JSON object) into secrets.env lines.
+
+django-tiers-provision fetch pipes Secrets Manager's SecretString into this
+and writes stdout to /etc/django-tiers/<app>/secrets.env, which bash sources
+with \`set -a\`: every value is shell-quoted. Error messages name keys, never
+values. Rendered by django-tiers; edits are overwritten.
+"""
+import json
+import re
+import shlex
+import sys
+
+REQUIRED = ("DJANGO_SECRET_KEY", "DATABASE_PASSWORD")
+NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def fail(message):
+    sys.stderr.write("secrets_to_env: %s\\n" % message)
+    sys.exit(1)
+
+
+def main():
+    try:
+        data = json.loads(sys.stdin.read())
+    except ValueError:
+        fail("the secret is not valid JSON")
+    if not isinstance(data, dict):
+        fail("the secret must be a JSON object of NAME: value")
+    lines = []
+    for key in sorted(data):
+        if not NAME.match(key):
+            fail("key %r is not an environment variable name" % key)
+        value = data[key]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            fail("the value of %s must be a string or a number" % key)
+        value = str(value)
+        if "\\0" in value:
+            fail("the value of %s holds a NUL byte" % key)
+        lines.append("%s=%s\\n" % (key, shlex.quote(value)))
+    missing = [key for key in REQUIRED if not data.get(key)]
+    if missing:
+        fail("missing or empty: %s" % ", ".join(missing))
+    sys.stdout.write("".join(lines))
+
+
+if __name__ == "__main__":
+    main()
+`;
+
+/** Django's migrate behind a PostgreSQL advisory lock (one host migrates at a time). */
+export const MIGRATE_LOCKED_PY = `"""Run Django's migrate under a PostgreSQL advisory lock.
+
+django-tiers-provision release runs this as the app's user, in the new
+release's directory, with the app's environment. When several hosts share a
+database, the first takes the lock and migrates; the others wait for it, then
+find nothing left to do. The lock is a session lock on the very connection
+migrate uses, so it is released when migrate ends or the connection drops.
+Rendered by django-tiers; edits are overwritten.
+"""
+import os
+import sys
+import time
+
+# Any fixed number: advisory lock keys are scoped to the current database, so
+# apps with their own databases never wait for each other.
+LOCK_KEY = 7_146_317_214_051
+WAIT_SECONDS = int(os.environ.get("DJANGO_TIERS_MIGRATE_LOCK_WAIT", "1800"))
+
+
+def log(message):
+    print("migrate_locked: %s" % message, flush=True)
+
+
+def main():
+    sys.path.insert(0, os.getcwd())
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        log("the database is %s, not PostgreSQL: migrating without a lock" % connection.vendor)
+        call_command("migrate", interactive=False)
+        return
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() > deadline:
+                log("another host held the migration lock for %ss; giving up" % WAIT_SECONDS)
+                sys.exit(1)
+            log("another host is migrating; waiting for the lock")
+            time.sleep(2)
+    log("lock taken")
+    try:
+        call_command("migrate", interactive=False)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [LOCK_KEY])
+        log("lock released")
+
+
+if __name__ == "__main__":
+    main()
+`;
+
+const PROVISION_BODY = `readonly IMDS=http://169.254.169.254/latest
+# Seconds phase verify waits for /healthz (overridable for slow first boots).
+readonly VERIFY_TIMEOUT=\${DJANGO_TIERS_VERIFY_TIMEOUT:-180}
+
+phase=main
+
+# Log lines go to stderr, which (like stdout) is teed into provision.log: a
+# function whose stdout is captured can still log.
+log() {
+  printf '%s django-tiers-provision [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$phase" "$*" >&2
+}
+
+die() {
+  log "ERROR: $*"
+  exit 1
+}
+
+usage() {
+  cat <<'USAGE'
+Usage: django-tiers-provision [PHASE...]
+  With no PHASE, runs every phase in order: fetch install configure release verify.
+  PHASE...  run just those, in the order given; \`fetch release verify\` rolls out
+            the release named by each app's release parameter.
+  tls       (not a phase) request missing Let's Encrypt certificates; cron runs it.
+USAGE
+}
+
+# wait_for SECONDS WHAT COMMAND...: retry COMMAND once a second until it succeeds.
+wait_for() {
+  local timeout=$1 what=$2 start=$SECONDS
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS - start < timeout)) || die "$what not ready after \${timeout}s"
+    sleep 1
+  done
+}
+
+# ---- packages ------------------------------------------------------------------
+apt_updated=0
+
+is_installed() {
+  dpkg-query -W -f='\${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# apt_install [OPTION...] PACKAGE...: confold keeps the files cloud-init placed
+# before the packages existed (nginx.conf, redis.conf). The lock timeout waits
+# out apt runs of the image's own (unattended-upgrades at first boot).
+apt_install() {
+  if ((apt_updated == 0)); then
+    apt-get -o DPkg::Lock::Timeout=600 update -q
+    apt_updated=1
+  fi
+  apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=600 \\
+    -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
+}
+
+# ensure_packages PACKAGE...: installs the missing ones only, so a box (or a
+# test host) that has them all needs no network.
+ensure_packages() {
+  local pkg
+  local -a missing=()
+  for pkg in "$@"; do
+    is_installed "$pkg" || missing+=("$pkg")
+  done
+  if ((\${#missing[@]} > 0)); then
+    log "installing \${missing[*]}"
+    apt_install "\${missing[@]}"
+  fi
+}
+
+# Django 4.2 LTS from bookworm-backports: bookworm's own 3.2 is past upstream
+# support and lacks Django's Redis cache backend.
+ensure_django() {
+  local codename
+  is_installed python3-django && return 0
+  # shellcheck source=/dev/null
+  codename=$(. /etc/os-release && echo "\${VERSION_CODENAME:-}")
+  if [[ $codename != bookworm ]]; then
+    ensure_packages python3-django
+    return 0
+  fi
+  if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' >/etc/apt/sources.list.d/bookworm-backports.list
+    apt_updated=0
+  fi
+  log "installing python3-django from bookworm-backports"
+  apt_install -t bookworm-backports python3-django
+}
+
+# ---- services ------------------------------------------------------------------
+# EC2 boots Debian with systemd; the test hosts (debootstrap roots, containers)
+# have no service manager at all, and a policy-rc.d keeps packages from
+# starting daemons there. So every call checks at run time: with systemd as
+# PID 1, systemctl; without it, the daemon is started directly, as its unit would.
+have_systemd() {
+  [[ -d /run/systemd/system ]]
+}
+
+pidfile_alive() {
+  [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+start_postgresql() {
+  if have_systemd; then
+    systemctl enable --now postgresql
+  else
+    local version cluster status
+    while read -r version cluster _ status _; do
+      [[ $status == online* ]] || pg_ctlcluster "$version" "$cluster" start
+    done < <(pg_lsclusters --no-header)
+  fi
+  wait_for 60 PostgreSQL pg_isready -q
+}
+
+start_redis() {
+  if have_systemd; then
+    systemctl enable --now redis-server
+  elif ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
+    install -d -o redis -g redis -m 0755 /run/redis
+    (cd / && runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize yes)
+  fi
+  wait_for 30 Redis redis-cli -h 127.0.0.1 ping
+}
+
+start_supervisor() {
+  if have_systemd; then
+    systemctl enable --now supervisor
+  elif ! supervisorctl pid >/dev/null 2>&1; then
+    supervisord -c /etc/supervisor/supervisord.conf
+  fi
+  wait_for 30 supervisord supervisorctl pid
+}
+
+start_cron() {
+  if have_systemd; then
+    systemctl enable --now cron
+  elif ! pidfile_alive /run/crond.pid; then
+    cron
+  fi
+}
+
+# Validates the whole configuration first: a broken file never reaches a
+# running nginx, which keeps serving the previous one.
+reload_nginx() {
+  nginx -t -q || die "nginx -t rejected the configuration"
+  if have_systemd; then
+    systemctl enable nginx
+    systemctl reload-or-restart nginx
+  elif pidfile_alive /run/nginx.pid; then
+    nginx -s reload
+  else
+    nginx
+  fi
+}
+
+program_state() {
+  { supervisorctl status "$1" 2>/dev/null || true; } | awk 'NR == 1 { print $2 }'
+}
+
+# ---- secrets -------------------------------------------------------------------
+# secret_value APP KEY: one value of the app's secrets.env on stdout, for a
+# caller that captures it. Never traced, never logged.
+secret_value() {
+  { set +x; } 2>/dev/null
+  local file=$ETC_DIR/$1/secrets.env
+  [[ -r $file ]] || die "$file is missing: phase fetch writes it"
+  # shellcheck source=/dev/null
+  (. "$file" && printf '%s' "\${!2:-}")
+}
+
+# secrets.env is readable by the app's group once the app user exists
+# (phase install creates it, after phase fetch wrote the file on first boot).
+secure_secrets() {
+  local app=$1 file=$ETC_DIR/$1/secrets.env
+  [[ -e $file ]] || return 0
+  chmod 0640 "$file"
+  if getent group "$app" >/dev/null; then
+    chown "root:$app" "$file"
+  else
+    chown root:root "$file"
+  fi
+}
+
+# ---- phase fetch: the only one that talks to AWS ------------------------------
+aws_cli() {
+  aws --region "$REGION" "$@"
+}
+
+imds_get() {
+  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $1" "$IMDS/meta-data/$2"
+}
+
+# instance.env: the instance's public name and address (IMDSv2), which an app
+# without a domain adds to ALLOWED_HOSTS. Never "*".
+write_instance_env() {
+  local token value field
+  local -a hosts=()
+  if token=$(curl -fsS --max-time 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 300' "$IMDS/api/token"); then
+    for field in public-hostname public-ipv4; do
+      if value=$(imds_get "$token" "$field") && [[ $value =~ ^[A-Za-z0-9.-]+$ ]]; then
+        hosts+=("$value")
+      fi
+    done
+  else
+    log "IMDSv2 unreachable: no instance host names for apps without a domain"
+  fi
+  local IFS=,
+  printf 'DJANGO_TIERS_INSTANCE_HOSTS=%s\\n' "\${hosts[*]}" >"$ETC_DIR/instance.env.tmp"
+  mv -f "$ETC_DIR/instance.env.tmp" "$ETC_DIR/instance.env"
+  log "instance host names: \${hosts[*]:-none}"
+}
+
+fetch_release() {
+  local app=$1 dir=$BUNDLES_DIR/$1 key version file
+  install -d -m 0700 "$dir"
+  key=$(aws_cli ssm get-parameter --name "\${APP_RELEASE_PARAMETER[$app]}" --query Parameter.Value --output text)
+  if [[ $key == "$NO_RELEASE" ]]; then
+    # A stack created before its first release: provision the rest, and let
+    # the release association's \`fetch release verify\` bring the app up later.
+    rm -f "$dir/CURRENT"
+    log "$app: no release published yet (\${APP_RELEASE_PARAMETER[$app]} is '$NO_RELEASE')"
+    return 0
+  fi
+  [[ $key =~ ^releases/$app/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\\.zip$ ]] ||
+    die "$app: \${APP_RELEASE_PARAMETER[$app]} holds '$key', expected releases/$app/<version>.zip"
+  version=\${BASH_REMATCH[1]}
+  file=\${key##*/}
+  # Release keys are immutable (a new release is a new version): a bundle
+  # already here is the right one.
+  if [[ -s $dir/$file ]]; then
+    log "$app: bundle $file already fetched"
+  else
+    log "$app: downloading s3://$ARTIFACTS_BUCKET/$key"
+    aws_cli s3 cp --only-show-errors "s3://$ARTIFACTS_BUCKET/$key" "$dir/$file.part"
+    mv -f "$dir/$file.part" "$dir/$file"
+  fi
+  printf 'key=%s\\nversion=%s\\nfile=%s\\n' "$key" "$version" "$file" >"$dir/CURRENT.tmp"
+  mv -f "$dir/CURRENT.tmp" "$dir/CURRENT"
+  log "$app: release $version is current"
+  # Keep the newest bundles only; releases keep their unpacked copy.
+  find "$dir" -maxdepth 1 -type f -name '*.zip' -printf '%T@ %p\\n' | sort -rn |
+    tail -n +"$((KEEP_RELEASES + 1))" | cut -d' ' -f2- | xargs -r rm -f --
+}
+
+# The secret's JSON goes from the AWS CLI's stdout straight into the helper
+# and a file only root and the app's group read: never into a variable, an
+# argument or the log.
+fetch_secrets() {
+  { set +x; } 2>/dev/null
+  local app=$1 dest=$ETC_DIR/$1/secrets.env tmp
+  install -d -m 0750 "$ETC_DIR/$app"
+  tmp=$(mktemp "$ETC_DIR/$app/.secrets.env.XXXXXX")
+  if ! aws_cli secretsmanager get-secret-value --secret-id "\${APP_SECRET_ID[$app]}" \\
+    --query SecretString --output text | /usr/bin/python3 "$LIB_DIR/secrets_to_env.py" >"$tmp"; then
+    rm -f "$tmp"
+    die "$app: could not turn secret \${APP_SECRET_ID[$app]} into secrets.env"
+  fi
+  mv -f "$tmp" "$dest"
+  secure_secrets "$app"
+  log "$app: secrets written to $dest (values not shown)"
+}
+
+phase_fetch() {
+  local app
+  command -v aws >/dev/null 2>&1 || ensure_packages awscli
+  command -v curl >/dev/null 2>&1 || ensure_packages curl ca-certificates
+  install -d -m 0755 "$ETC_DIR"
+  install -d -m 0700 "$BUNDLES_DIR"
+  if ((NEEDS_INSTANCE_HOSTS)); then
+    write_instance_env
+  fi
+  for app in "\${APPS[@]}"; do
+    fetch_release "$app"
+    fetch_secrets "$app"
+  done
+}
+
+# ---- phase install -------------------------------------------------------------
+ensure_users() {
+  local app
+  getent group "$SOCKET_GROUP" >/dev/null || groupadd --system "$SOCKET_GROUP"
+  for app in "\${APPS[@]}"; do
+    if ! id -u "$app" >/dev/null 2>&1; then
+      log "$app: creating system user"
+      useradd --system --user-group --home-dir "$APPS_DIR/$app" --no-create-home \\
+        --shell /usr/sbin/nologin "$app"
+    fi
+    usermod -a -G "$SOCKET_GROUP" "$app"
+  done
+}
+
+# /run is a tmpfs: systemd-tmpfiles recreates the socket directory at boot
+# (tmpfiles.d/django-tiers.conf); without systemd every phase that needs it does.
+ensure_socket_dir() {
+  install -d -m 1775 -o root -g "$SOCKET_GROUP" "$SOCKET_DIR"
+}
+
+ensure_directories() {
+  local app
+  install -d -m 0755 "$APPS_DIR" "$STATE_DIR" "$ACME_WEBROOT" "$LOG_DIR"
+  install -d -m 0700 "$BUNDLES_DIR" "$BACKUP_DIR"
+  ensure_socket_dir
+  for app in "\${APPS[@]}"; do
+    install -d -m 0755 "$APPS_DIR/$app" "$APPS_DIR/$app/releases" "$APPS_DIR/$app/shared"
+    install -d -m 0755 -o "$app" -g "$app" "$APPS_DIR/$app/shared/media"
+    install -d -m 0750 -o "$app" -g "$app" "$APPS_DIR/$app/shared/state"
+    # Written by supervisord (root), which captures every program's output.
+    install -d -m 0750 "$LOG_DIR/$app"
+    install -d -m 0750 -o root -g "$app" "$ETC_DIR/$app"
+    install -d -m 0700 "$BUNDLES_DIR/$app" "$BACKUP_DIR/$app"
+    secure_secrets "$app"
+  done
+}
+
+# The app's role and database; the role's password is (re)set from
+# secrets.env on every run, so a rotated DATABASE_PASSWORD takes effect with
+# the next \`fetch release\`. psql gets it through its environment, not argv.
+ensure_database() {
+  { set +x; } 2>/dev/null
+  local app=$1 password
+  password=$(secret_value "$app" DATABASE_PASSWORD)
+  [[ -n $password ]] || die "$app: DATABASE_PASSWORD is missing from $ETC_DIR/$app/secrets.env"
+  (cd / && DJANGO_TIERS_DB_PASSWORD=$password runuser -u postgres -- \\
+    psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 -v app="$app") <<'SQL'
+\\getenv password DJANGO_TIERS_DB_PASSWORD
+SELECT format('CREATE ROLE %I LOGIN', :'app')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \\gexec
+ALTER ROLE :"app" WITH LOGIN PASSWORD :'password';
+SELECT format('CREATE DATABASE %I OWNER %I', :'app', :'app')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app') \\gexec
+REVOKE ALL ON DATABASE :"app" FROM PUBLIC;
+SQL
+  log "$app: PostgreSQL role and database ready"
+}
+
+phase_install() {
+  local app
+  ensure_django
+  ensure_packages "\${PACKAGES[@]}"
+  ensure_users
+  ensure_directories
+  start_postgresql
+  start_redis
+  for app in "\${APPS[@]}"; do
+    ensure_database "$app"
+  done
+}
+
+# ---- phase configure -----------------------------------------------------------
+has_certificate() {
+  [[ -s /etc/letsencrypt/live/$1/fullchain.pem ]]
+}
+
+# The live site, or with letsencrypt and no certificate yet, the pending one
+# (ACME challenge, /healthz and a 503 "TLS certificate pending").
+enable_site() {
+  local app=$1 site=/etc/nginx/sites-available/$1.conf
+  if [[ $TLS_MODE == letsencrypt ]] && ! has_certificate "$app"; then
+    site=/etc/nginx/sites-available/pending/$app.conf
+  fi
+  ln -sfn "$site" "/etc/nginx/sites-enabled/$app.conf"
+}
+
+# Requests the missing certificates through certbot's webroot (HTTP-01).
+# Failing is not fatal (DNS may not point here yet): the site stays pending
+# and cron retries every 10 minutes. Renewal is certbot's own timer/cron job;
+# its deploy hook reloads nginx.
+obtain_certificates() {
+  local app domain issued=0
+  local -a domains args
+  for app in "\${APPS[@]}"; do
+    has_certificate "$app" && continue
+    read -ra domains <<<"\${APP_DOMAINS[$app]}"
+    args=()
+    for domain in "\${domains[@]}"; do
+      args+=(-d "$domain")
+    done
+    log "$app: requesting a Let's Encrypt certificate for \${domains[*]}"
+    if certbot certonly --webroot -w "$ACME_WEBROOT" --cert-name "$app" "\${args[@]}" \\
+      --email "$TLS_EMAIL" --agree-tos --no-eff-email --non-interactive --keep-until-expiring; then
+      issued=1
+    else
+      log "$app: no certificate yet; HTTP answers 503 until one is issued (cron retries every 10 minutes)"
+    fi
+  done
+  if ((issued)); then
+    for app in "\${APPS[@]}"; do
+      enable_site "$app"
+    done
+    reload_nginx
+    log "TLS sites enabled for the new certificates"
+  fi
+}
+
+all_certificates_present() {
+  local app
+  for app in "\${APPS[@]}"; do
+    has_certificate "$app" || return 1
+  done
+}
+
+phase_configure() {
+  local app
+  ensure_socket_dir
+  start_postgresql
+  start_redis
+  rm -f /etc/nginx/sites-enabled/default
+  for app in "\${APPS[@]}"; do
+    enable_site "$app"
+  done
+  reload_nginx
+  start_supervisor
+  # Adds new programs and restarts changed ones. Before the first release
+  # their "current" directory is missing and they stay stopped: release starts them.
+  supervisorctl reread
+  supervisorctl update
+  start_cron
+  if [[ $TLS_MODE == letsencrypt ]]; then
+    obtain_certificates
+  fi
+}
+
+phase_tls() {
+  if [[ $TLS_MODE != letsencrypt ]]; then
+    log "tls.mode is $TLS_MODE: no certificates to request"
+    return 0
+  fi
+  obtain_certificates
+}
+
+# ---- phase release -------------------------------------------------------------
+# as_app APP DIR COMMAND...: COMMAND as the app's user, in DIR, with the app's
+# environment (app.env, instance.env, secrets.env).
+as_app() {
+  local app=$1 dir=$2
+  shift 2
+  (cd "$dir" && runuser -u "$app" -- "$EXEC_WRAPPER" "$app" "$@")
+}
+
+bundle_field() {
+  local file=$BUNDLES_DIR/$1/CURRENT
+  [[ -r $file ]] || die "$file is missing: phase fetch writes it"
+  sed -n "s/^$2=//p" "$file" | head -n 1
+}
+
+# Code and venv belong to root (the app cannot rewrite itself); only static/
+# is the app's, for collectstatic.
+build_release() {
+  local app=$1 bundle=$2 dir=$3
+  log "$app: building release \${dir##*/}"
+  rm -rf "$dir"
+  install -d -m 0755 "$dir"
+  # Pulumi uploads the app folder as a zip; Python's zipfile refuses absolute and ../ paths.
+  /usr/bin/python3 -m zipfile -e "$bundle" "$dir"
+  [[ -f $dir/manage.py ]] || die "$app: the bundle has no manage.py at its top"
+  # System site packages: Debian's Django, gunicorn, psycopg2, redis, celery
+  # satisfy requirements.txt with no download when their versions fit.
+  /usr/bin/python3 -m venv --system-site-packages "$dir/venv"
+  if [[ -f $dir/requirements.txt ]]; then
+    log "$app: pip install -r requirements.txt"
+    "$dir/venv/bin/pip" install --quiet --no-input --disable-pip-version-check --no-cache-dir \\
+      -r "$dir/requirements.txt"
+  fi
+  "$dir/venv/bin/python" -m compileall -q -x '/venv/' "$dir" >/dev/null ||
+    log "$app: warning: some files did not byte-compile"
+  install -d -m 0755 -o "$app" -g "$app" "$dir/static"
+  log "$app: collectstatic"
+  as_app "$app" "$dir" env DJANGO_STATIC_ROOT="$dir/static" \\
+    "$dir/venv/bin/python" manage.py collectstatic --noinput --verbosity 1
+  touch "$dir/.django-tiers-built"
+}
+
+# The new release must load before it goes live: a WSGI app that fails to
+# import would take gunicorn down on the HUP.
+preflight() {
+  local app=$1 dir=$2
+  log "$app: manage.py check and WSGI import"
+  as_app "$app" "$dir" "$dir/venv/bin/python" manage.py check
+  as_app "$app" "$dir" "$dir/venv/bin/python" -c \\
+    'import importlib, sys; m, _, a = sys.argv[1].partition(":"); getattr(importlib.import_module(m), a)' \\
+    "\${APP_WSGI[$app]}"
+}
+
+# migrate_locked.py takes a PostgreSQL advisory lock first: when several hosts
+# share the database, one migrates and the others wait, then find nothing to do.
+migrate() {
+  local app=$1 dir=$2
+  log "$app: migrate (under the advisory lock)"
+  as_app "$app" "$dir" "$dir/venv/bin/python" "$LIB_DIR/migrate_locked.py"
+}
+
+# A new symlink renamed over the old one: rename(2) is atomic, so every
+# request sees either the old release or the new one.
+switch_current() {
+  local app=$1 dir=$2 link=$APPS_DIR/$1/current
+  touch "$dir"
+  if [[ $(readlink "$link" 2>/dev/null || true) == "$dir" ]]; then
+    log "$app: \${dir##*/} is already current"
+    return 0
+  fi
+  ln -sfn "$dir" "$APPS_DIR/$app/.current.tmp"
+  mv -T "$APPS_DIR/$app/.current.tmp" "$link"
+  log "$app: current -> $dir"
+}
+
+reload_programs() {
+  local app=$1 program
+  local -a programs
+  read -ra programs <<<"\${APP_PROGRAMS[$app]}"
+  for program in "\${programs[@]}"; do
+    if [[ $(program_state "$program") != RUNNING ]]; then
+      # Possibly backing off from a start before the first release: stop, then start.
+      log "$app: starting $program"
+      supervisorctl stop "$program" >/dev/null 2>&1 || true
+      supervisorctl start "$program"
+    elif [[ $program == "$app-web" ]]; then
+      # HUP: gunicorn starts workers on the new release, then lets the old ones
+      # finish their requests; the socket never closes, no request is dropped.
+      log "$app: graceful reload of $program (HUP)"
+      supervisorctl signal HUP "$program"
+    else
+      # TERM is a warm shutdown: the running task finishes (stopwaitsecs covers
+      # the longest), queued ones wait in Redis.
+      log "$app: restarting $program"
+      supervisorctl restart "$program"
+    fi
+  done
+}
+
+# Keeps the newest releases (and always the live one).
+prune_releases() {
+  local app=$1 live path
+  local -i seen=0
+  live=$(readlink -f "$APPS_DIR/$app/current")
+  while IFS= read -r path; do
+    seen+=1
+    if ((seen > KEEP_RELEASES)) && [[ $path != "$live" ]]; then
+      log "$app: removing old release \${path##*/}"
+      rm -rf "$path"
+    fi
+  done < <(find "$APPS_DIR/$app/releases" -mindepth 1 -maxdepth 1 -type d -printf '%T@ %p\\n' |
+    sort -rn | cut -d' ' -f2-)
+}
+
+release_app() {
+  local app=$1 version file dir
+  if [[ ! -e $BUNDLES_DIR/$app/CURRENT ]]; then
+    log "$app: no release fetched yet; skipped"
+    return 0
+  fi
+  version=$(bundle_field "$app" version)
+  file=$(bundle_field "$app" file)
+  [[ $version =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "$app: bad version '$version' in CURRENT"
+  [[ -f $BUNDLES_DIR/$app/$file ]] || die "$app: bundle $file is missing: run phase fetch"
+  dir=$APPS_DIR/$app/releases/$version
+  if [[ -f $dir/.django-tiers-built ]]; then
+    log "$app: release $version already built"
+  else
+    build_release "$app" "$BUNDLES_DIR/$app/$file" "$dir"
+  fi
+  ensure_database "$app"
+  preflight "$app" "$dir"
+  migrate "$app" "$dir"
+  switch_current "$app" "$dir"
+  reload_programs "$app"
+  prune_releases "$app"
+  log "$app: release $version is live"
+}
+
+phase_release() {
+  local app
+  ensure_socket_dir
+  start_postgresql
+  start_redis
+  start_supervisor
+  for app in "\${APPS[@]}"; do
+    release_app "$app"
+  done
+}
+
+# ---- phase verify --------------------------------------------------------------
+verify_app() {
+  local app=$1 host code state program start=$SECONDS url
+  local -a domains programs args=(-sS -o /dev/null -w '%{http_code}' --max-time 5)
+  if [[ ! -L $APPS_DIR/$app/current ]]; then
+    log "$app: no release is live yet; nothing to verify"
+    return 0
+  fi
+  read -ra domains <<<"\${APP_DOMAINS[$app]}"
+  host=\${domains[0]:-localhost}
+  if [[ $TLS_MODE == letsencrypt ]] && has_certificate "$app"; then
+    # Through the TLS server block, as a browser would; -k: this checks the
+    # app behind nginx, not the certificate.
+    args+=(-k --resolve "$host:443:127.0.0.1")
+    url="https://$host/healthz"
+  else
+    args+=(-H "Host: $host")
+    url=http://127.0.0.1/healthz
+  fi
+  while :; do
+    code=$(curl "\${args[@]}" "$url" 2>/dev/null) || code=000
+    if [[ $code == 200 ]]; then
+      log "$app: /healthz is 200 through nginx (Host $host) after $((SECONDS - start))s"
+      break
+    fi
+    if ((SECONDS - start >= VERIFY_TIMEOUT)); then
+      log "$app: /healthz still answers $code after \${VERIFY_TIMEOUT}s (Host $host)"
+      return 1
+    fi
+    sleep 1
+  done
+  read -ra programs <<<"\${APP_PROGRAMS[$app]}"
+  for program in "\${programs[@]}"; do
+    state=$(program_state "$program")
+    if [[ $state != RUNNING ]]; then
+      log "$app: $program is \${state:-unknown}, not RUNNING"
+      return 1
+    fi
+  done
+}
+
+phase_verify() {
+  local app failed=0
+  for app in "\${APPS[@]}"; do
+    verify_app "$app" || failed=1
+  done
+  ((failed == 0)) || die "not every app is healthy"
+}
+
+# ---- main ----------------------------------------------------------------------
+run_phase() {
+  local start=$SECONDS
+  phase=$1
+  log "start"
+  "phase_$1"
+  log "done in $((SECONDS - start))s"
+  phase=main
+}
+
+on_exit() {
+  local rc=$?
+  if ((rc != 0)); then
+    log "FAILED (exit $rc)"
+  fi
+}
+
+main() {
+  local p
+  local -a requested=("$@")
+  if ((\${#requested[@]} == 0)); then
+    requested=("\${PHASES[@]}")
+  fi
+  for p in "\${requested[@]}"; do
+    case $p in
+      fetch | install | configure | release | verify | tls) ;;
+      -h | --help)
+        usage
+        return 0
+        ;;
+      *)
+        usage >&2
+        echo "django-tiers-provision: unknown phase '$p'" >&2
+        return 64
+        ;;
+    esac
+  done
+  # The cron retry of \`tls\` stays silent once every certificate exists.
+  if [[ \${requested[*]} == tls ]] && { [[ $TLS_MODE != letsencrypt ]] || all_certificates_present; }; then
+    return 0
+  fi
+
+  install -d -m 0755 "$LOG_DIR" "$STATE_DIR"
+  exec > >(tee -a "$LOG_DIR/provision.log") 2>&1
+  trap on_exit EXIT
+
+  # One run at a time: cloud-init's, the release association's, cron's tls.
+  exec 9>"$STATE_DIR/provision.lock"
+  if [[ \${requested[*]} == tls ]]; then
+    flock -n 9 || return 0
+  else
+    flock -w 3600 9 || die "another django-tiers-provision run held the lock for an hour"
+  fi
+
+  log "phases: \${requested[*]} ($PROJECT/$STACK, $ENVIRONMENT)"
+  for p in "\${requested[@]}"; do
+    run_phase "$p"
+  done
+  log "all done: \${requested[*]}"
+}
+
+main "$@"
+`;

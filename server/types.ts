@@ -1,0 +1,122 @@
+/**
+ * What a server needs to know to provision itself: the contract between the
+ * Pulumi components (which resolve names, ARNs and settings) and the pure
+ * renderers in this folder (which turn it into files that run ON the VM).
+ *
+ * Nothing here, or anywhere in server/, imports Pulumi: every value is plain
+ * and already resolved, so a test can render and run the files without an
+ * engine. Secrets are never part of a spec: the spec names where they live
+ * (a Secrets Manager secret id) and phase 1 (`fetch`) reads them at boot.
+ */
+
+/** The environment a stack represents; prod turns on the strictest defaults. */
+export type Environment = "dev" | "staging" | "prod";
+
+/** Which task runner runs beside the web processes. */
+export type TaskWorker = "celery" | "rq" | "none";
+
+/** The roles a VM can play. Only the single box exists so far. */
+export type BoxRole = "single-box";
+
+/** The provisioning phases, in the order they run (see DESIGN.md). */
+export const PHASES = ["fetch", "install", "configure", "release", "verify"] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** One Django project served by the box. */
+export interface AppSpec {
+  /**
+   * Short name: `[a-z][a-z0-9]{0,20}`. It is the unix user, the PostgreSQL
+   * role and database, the supervisor program prefix and the directory name.
+   */
+  name: string;
+  /**
+   * Host names nginx answers for this app (`server_name`). Empty means the
+   * app is the default server and answers any Host on plain HTTP (a stack
+   * with no domain yet).
+   */
+  domains: string[];
+  /** `DJANGO_SETTINGS_MODULE`, e.g. `mysite.settings`. */
+  settingsModule: string;
+  /** The WSGI callable for gunicorn, e.g. `mysite.wsgi:application`. */
+  wsgiApplication: string;
+  /** The Celery application for `celery -A` (usually the project package). */
+  celeryApp: string;
+  /**
+   * SSM parameter whose value is the S3 key of the release bundle to run
+   * (`releases/<app>/<version>.zip`). Phase `fetch` reads it; a release
+   * changes the parameter, never the user data, so the box is not replaced.
+   */
+  releaseParameter: string;
+  /**
+   * Secrets Manager secret id (ARN) holding a JSON object of this app's
+   * secret environment: `DJANGO_SECRET_KEY`, `DATABASE_PASSWORD`.
+   */
+  secretId: string;
+}
+
+export interface GunicornSettings {
+  /** Fixed worker count; when absent the config computes 2 × cores + 1 at start. */
+  workers?: number;
+  /** Worker timeout in seconds; must stay below nginx `proxy_read_timeout`. */
+  timeoutSeconds: number;
+  /** Seconds workers get to finish requests on reload/stop. */
+  gracefulTimeoutSeconds: number;
+  /** Recycle a worker after this many requests (leaks bounded). */
+  maxRequests: number;
+  /** Random jitter added to `maxRequests` so workers do not recycle together. */
+  maxRequestsJitter: number;
+}
+
+export interface NginxSettings {
+  /** `proxy_read_timeout` in seconds (> gunicorn timeout). */
+  proxyReadTimeoutSeconds: number;
+  /** `keepalive_timeout` in seconds (> any load balancer idle timeout). */
+  keepaliveTimeoutSeconds: number;
+  /** `client_max_body_size` in MiB: the largest media upload accepted. */
+  maxUploadMb: number;
+}
+
+export type TlsSpec =
+  /** Let's Encrypt through certbot's webroot (HTTP-01) challenge, renewed on the box. */
+  | { mode: "letsencrypt"; email: string }
+  /** No domain yet: plain HTTP on the instance's public name. */
+  | { mode: "none" };
+
+export interface BackupSpec {
+  /** Hour (UTC, 0–23) of the nightly `pg_dump`. */
+  hourUtc: number;
+  /** Key prefix in the artifacts bucket, e.g. `backups/dev/`. */
+  prefix: string;
+  /** Days of local dumps kept on the box (the bucket's lifecycle keeps its own). */
+  localRetentionDays: number;
+}
+
+/** Everything the single box needs to render its provisioning. */
+export interface BoxSpec {
+  role: BoxRole;
+  /** Pulumi project and stack, for names and tags only. */
+  project: string;
+  stack: string;
+  environment: Environment;
+  /** AWS region, for the AWS CLI in phase `fetch`. */
+  region: string;
+  apps: AppSpec[];
+  /** Bucket that holds release bundles and backups. */
+  artifactsBucket: string;
+  taskWorker: TaskWorker;
+  tls: TlsSpec;
+  gunicorn: GunicornSettings;
+  nginx: NginxSettings;
+  backup: BackupSpec;
+  /** The longest task a worker may run, in seconds (worker `stopwaitsecs`). */
+  longestTaskSeconds: number;
+}
+
+/** One rendered file: where it goes on the VM, its mode and owner, its text. */
+export interface RenderedFile {
+  path: string;
+  /** Octal mode as a string, e.g. "0644". */
+  mode: string;
+  owner: string;
+  content: string;
+}

@@ -1,0 +1,152 @@
+/**
+ * Validation of what the renderers embed in shell, nginx and Python files.
+ * Values land inside scripts that run as root, so anything outside a narrow
+ * alphabet is refused here, with a message naming the field, before a single
+ * file is rendered (and the renderers still quote what they embed).
+ */
+import type { AppSpec, BoxSpec } from "./types";
+
+/** Redis runs with 32 databases (see redis.conf), two per app. */
+export const REDIS_DATABASES = 32;
+export const MAX_APPS = REDIS_DATABASES / 2;
+
+const APP_NAME = /^[a-z][a-z0-9]{0,20}$/;
+/**
+ * Names an app cannot take: it becomes a unix user, a PostgreSQL role and
+ * database and a directory beside `/etc/django-tiers/python`.
+ */
+const RESERVED_APP_NAMES = new Set([
+  "root", "daemon", "bin", "sys", "sync", "games", "man", "lp", "mail", "news", "uucp", "proxy",
+  "backup", "list", "irc", "gnats", "nobody", "admin", "debian", "ubuntu", "postgres", "postgresql",
+  "template0", "template1", "redis", "nginx", "www", "supervisor", "certbot", "cron", "sshd", "python",
+  "default", "instance", "djangotiers",
+]);
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const PY_DOTTED = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const WSGI = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$/;
+const SSM_PARAMETER = /^[A-Za-z0-9_.\-/]{1,2048}$/;
+const SECRET_ID = /^[A-Za-z0-9/_+=.@:-]{1,2048}$/;
+const REGION = /^[a-z]{2}(?:-gov)?-[a-z]+-\d+$/;
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/;
+const KEY_PREFIX = /^(?:[A-Za-z0-9._-]+\/)*$/;
+const LABEL = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Thrown for an invalid spec; `problems` lists every one found. */
+export class BoxSpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid BoxSpec:\n  - ${problems.join("\n  - ")}`);
+    this.name = "BoxSpecError";
+  }
+}
+
+export function assertAppName(name: string): void {
+  const problem = appNameProblem(name);
+  if (problem) throw new Error(problem);
+}
+
+export function assertVersion(version: string): void {
+  if (!VERSION.test(version)) {
+    throw new Error(`release version ${JSON.stringify(version)} must match ${VERSION.source}`);
+  }
+}
+
+function appNameProblem(name: string): string | undefined {
+  if (!APP_NAME.test(name)) {
+    return `app name ${JSON.stringify(name)} must match ${APP_NAME.source} (a lowercase letter, then up to 20 lowercase letters or digits)`;
+  }
+  if (RESERVED_APP_NAMES.has(name)) {
+    return `app name ${JSON.stringify(name)} is reserved (it is a system user, database or directory on the box)`;
+  }
+  return undefined;
+}
+
+/** Throws a BoxSpecError listing every problem of the spec. */
+export function validateBoxSpec(spec: BoxSpec): void {
+  const problems: string[] = [];
+  const check = (ok: boolean, problem: string): void => {
+    if (!ok) problems.push(problem);
+  };
+  const int = (value: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): void =>
+    check(Number.isInteger(value) && value >= min && value <= max, `${field} must be an integer in ${min}..${max}, got ${value}`);
+
+  check(spec.role === "single-box", `role must be "single-box", got ${JSON.stringify(spec.role)}`);
+  check(LABEL.test(spec.project), `project ${JSON.stringify(spec.project)} must match ${LABEL.source}`);
+  check(LABEL.test(spec.stack), `stack ${JSON.stringify(spec.stack)} must match ${LABEL.source}`);
+  check(["dev", "staging", "prod"].includes(spec.environment), `environment must be dev, staging or prod`);
+  check(REGION.test(spec.region), `region ${JSON.stringify(spec.region)} is not an AWS region name`);
+  check(BUCKET.test(spec.artifactsBucket), `artifactsBucket ${JSON.stringify(spec.artifactsBucket)} is not an S3 bucket name`);
+  check(["celery", "rq", "none"].includes(spec.taskWorker), `taskWorker must be celery, rq or none`);
+
+  if (spec.tls.mode === "letsencrypt") {
+    check(EMAIL.test(spec.tls.email), `tls.email ${JSON.stringify(spec.tls.email)} is not an email address`);
+  } else {
+    check(spec.tls.mode === "none", `tls.mode must be letsencrypt or none`);
+  }
+
+  const g = spec.gunicorn;
+  if (g.workers !== undefined) int(g.workers, "gunicorn.workers", 1, 64);
+  int(g.timeoutSeconds, "gunicorn.timeoutSeconds", 1, 3600);
+  int(g.gracefulTimeoutSeconds, "gunicorn.gracefulTimeoutSeconds", 1, 3600);
+  int(g.maxRequests, "gunicorn.maxRequests", 0);
+  int(g.maxRequestsJitter, "gunicorn.maxRequestsJitter", 0);
+  check(g.maxRequestsJitter <= g.maxRequests, "gunicorn.maxRequestsJitter must not exceed gunicorn.maxRequests");
+
+  const n = spec.nginx;
+  int(n.proxyReadTimeoutSeconds, "nginx.proxyReadTimeoutSeconds", 1, 3600);
+  int(n.keepaliveTimeoutSeconds, "nginx.keepaliveTimeoutSeconds", 1, 3600);
+  int(n.maxUploadMb, "nginx.maxUploadMb", 1, 10240);
+  // A request gunicorn may still be working on must not be cut by nginx first.
+  check(
+    n.proxyReadTimeoutSeconds > g.timeoutSeconds,
+    `nginx.proxyReadTimeoutSeconds (${n.proxyReadTimeoutSeconds}) must exceed gunicorn.timeoutSeconds (${g.timeoutSeconds})`,
+  );
+
+  int(spec.backup.hourUtc, "backup.hourUtc", 0, 23);
+  int(spec.backup.localRetentionDays, "backup.localRetentionDays", 1, 3650);
+  check(
+    KEY_PREFIX.test(spec.backup.prefix),
+    `backup.prefix ${JSON.stringify(spec.backup.prefix)} must be empty or end with "/" (letters, digits, . _ - and /)`,
+  );
+  int(spec.longestTaskSeconds, "longestTaskSeconds", 1, 7 * 24 * 3600);
+
+  check(spec.apps.length >= 1 && spec.apps.length <= MAX_APPS, `apps must hold 1..${MAX_APPS} apps, got ${spec.apps.length}`);
+  const names = new Set<string>();
+  const domainOwner = new Map<string, string>();
+  const defaultApps: string[] = [];
+  spec.apps.forEach((app, i) => {
+    const where = `apps[${i}] (${JSON.stringify(app.name)})`;
+    const nameProblem = appNameProblem(app.name);
+    if (nameProblem) problems.push(`${where}: ${nameProblem}`);
+    check(!names.has(app.name), `${where}: app name is used twice`);
+    names.add(app.name);
+    appProblems(app).forEach((p) => problems.push(`${where}: ${p}`));
+    for (const domain of app.domains) {
+      const owner = domainOwner.get(domain);
+      check(owner === undefined, `${where}: domain ${domain} is already served by ${owner}`);
+      domainOwner.set(domain, app.name);
+    }
+    if (app.domains.length === 0) defaultApps.push(app.name);
+  });
+  check(defaultApps.length <= 1, `only one app may have no domain (it is nginx's default server); ${defaultApps.join(", ")} have none`);
+  if (spec.tls.mode === "letsencrypt") {
+    check(defaultApps.length === 0, `tls.mode letsencrypt needs a domain on every app; ${defaultApps.join(", ")} has none`);
+  }
+
+  if (problems.length > 0) throw new BoxSpecError(problems);
+}
+
+function appProblems(app: AppSpec): string[] {
+  const problems: string[] = [];
+  for (const domain of app.domains) {
+    if (!DOMAIN.test(domain)) problems.push(`domain ${JSON.stringify(domain)} is not a lowercase host name (no wildcards, no IPs)`);
+  }
+  if (new Set(app.domains).size !== app.domains.length) problems.push("domains repeat");
+  if (!PY_DOTTED.test(app.settingsModule)) problems.push(`settingsModule ${JSON.stringify(app.settingsModule)} is not a dotted Python module path`);
+  if (!WSGI.test(app.wsgiApplication)) problems.push(`wsgiApplication ${JSON.stringify(app.wsgiApplication)} must look like package.module:callable`);
+  if (!PY_DOTTED.test(app.celeryApp)) problems.push(`celeryApp ${JSON.stringify(app.celeryApp)} is not a dotted Python name`);
+  if (!SSM_PARAMETER.test(app.releaseParameter)) problems.push(`releaseParameter ${JSON.stringify(app.releaseParameter)} is not an SSM parameter name`);
+  if (!SECRET_ID.test(app.secretId)) problems.push(`secretId ${JSON.stringify(app.secretId)} is not a Secrets Manager id or ARN`);
+  return problems;
+}

@@ -1,0 +1,166 @@
+/**
+ * The Django side, run for real with Debian's Django: check --deploy on a
+ * fixture project that imports django_tiers_settings, the settings it ends
+ * up with, the secrets.env writer and the django-tiers-exec wrapper.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { BoxSpec } from "../../server";
+import { fixtureSpec } from "./fixtures";
+import type { Box } from "./helpers";
+import { deliveredFiles, fileAt, inApp, layBoxUnder, PYTHON, pythonModules, rebase, removeDir, run, tempDir, writeUnder } from "./helpers";
+
+/** A key check --deploy accepts (W009: 50+ characters, 5+ distinct, no django-insecure- prefix). */
+const SECRET_KEY = "k3J!x9$Qw0-zR7^pLm2&vT5*bN8@cY4%hF6#dS1(gA0)eU3+iO7=";
+const TEST_SECRETS = `DJANGO_SECRET_KEY='${SECRET_KEY}'\nDATABASE_PASSWORD='not-a-real-password'\n`;
+
+let dir: string;
+beforeAll(() => {
+  pythonModules("django", "django_redis", "psycopg2");
+  dir = tempDir("django");
+});
+afterAll(() => removeDir(dir));
+
+function layBox(label: string, spec: BoxSpec, instanceHosts?: string): Box {
+  return layBoxUnder(path.join(dir, label), spec, TEST_SECRETS, instanceHosts);
+}
+
+const SETTINGS_DUMP = `
+import json, django
+django.setup()
+from django.conf import settings as s
+print(json.dumps({name: getattr(s, name) for name in (
+    "DEBUG", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASES", "CACHES", "SECURE_PROXY_SSL_HEADER",
+    "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+    "STATIC_ROOT", "MEDIA_ROOT", "DATA_UPLOAD_MAX_MEMORY_SIZE", "FILE_UPLOAD_MAX_MEMORY_SIZE",
+    "X_FRAME_OPTIONS", "SECURE_REDIRECT_EXEMPT")} | {"CELERY_BROKER_URL": getattr(s, "CELERY_BROKER_URL", None)}, default=list))
+`;
+
+describe("manage.py check --deploy", () => {
+  it("passes at --fail-level WARNING with TLS on", () => {
+    const box = layBox("tls", fixtureSpec({ tls: "letsencrypt" }));
+    const result = inApp(box, "shop", [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]);
+    expect(result.stderr).toBe("");
+    expect(result.stdout).toContain("System check identified no issues");
+    expect(result.status).toBe(0);
+  });
+
+  it("warns exactly W004, W008, W012 and W016 with TLS off, as documented", () => {
+    const box = layBox("plain", fixtureSpec({ tls: "none" }));
+    const result = inApp(box, "shop", [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"]);
+    expect(result.status).not.toBe(0);
+    const ids = [...result.stderr.matchAll(/\((security\.[WE]\d+)\)/g)].map((m) => m[1]).sort();
+    expect(ids).toEqual(["security.W004", "security.W008", "security.W012", "security.W016"]);
+    const settings = fileAt(deliveredFiles(fixtureSpec()), "/etc/django-tiers/python/django_tiers_settings.py").content;
+    expect(settings).toContain("W004, W008, W012 and W016");
+  });
+});
+
+describe("django_tiers_settings", () => {
+  it("turns app.env and secrets.env into production settings", () => {
+    const box = layBox("values", fixtureSpec({ tls: "letsencrypt", taskWorker: "celery" }));
+    const result = inApp(box, "shop", [PYTHON, "-c", SETTINGS_DUMP]);
+    expect(result.stderr).toBe("");
+    const s = JSON.parse(result.stdout);
+    expect(s).toMatchObject({
+      DEBUG: false,
+      ALLOWED_HOSTS: ["shop.example.com", "www.shop.example.com"],
+      CSRF_TRUSTED_ORIGINS: ["https://shop.example.com", "https://www.shop.example.com"],
+      SECURE_PROXY_SSL_HEADER: ["HTTP_X_FORWARDED_PROTO", "https"],
+      SECURE_SSL_REDIRECT: true,
+      SECURE_HSTS_SECONDS: 31536000,
+      SESSION_COOKIE_SECURE: true,
+      CSRF_COOKIE_SECURE: true,
+      STATIC_ROOT: "/srv/apps/shop/current/static",
+      MEDIA_ROOT: "/srv/apps/shop/shared/media",
+      DATA_UPLOAD_MAX_MEMORY_SIZE: 25 * 1024 * 1024,
+      FILE_UPLOAD_MAX_MEMORY_SIZE: 2621440,
+      X_FRAME_OPTIONS: "DENY",
+      SECURE_REDIRECT_EXEMPT: ["^healthz/?$"],
+      CELERY_BROKER_URL: "redis://127.0.0.1:6379/1",
+    });
+    expect(s.DATABASES.default).toMatchObject({
+      ENGINE: "django.db.backends.postgresql", NAME: "shop", USER: "shop", PASSWORD: "not-a-real-password", HOST: "127.0.0.1", PORT: "5432",
+    });
+    expect(s.CACHES.default).toMatchObject({
+      BACKEND: "django_redis.cache.RedisCache", LOCATION: "redis://127.0.0.1:6379/0", OPTIONS: { IGNORE_EXCEPTIONS: true },
+    });
+  });
+
+  it("adds the instance's public names for an app without a domain, and refuses '*'", () => {
+    const spec = fixtureSpec({ defaultApp: true });
+    const box = layBox("instance", spec, "ec2-203-0-113-7.eu-west-1.compute.amazonaws.com,203.0.113.7");
+    const result = inApp(box, "shop", [PYTHON, "-c", SETTINGS_DUMP]);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout).ALLOWED_HOSTS)
+      .toEqual(["localhost", "127.0.0.1", "ec2-203-0-113-7.eu-west-1.compute.amazonaws.com", "203.0.113.7"]);
+    const star = layBox("star", spec, "*");
+    const refused = inApp(star, "shop", [PYTHON, "-c", SETTINGS_DUMP]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain("ALLOWED_HOSTS must name hosts, never '*'");
+  });
+
+  it("fails clearly without secrets.env's values", () => {
+    const box = layBox("nosecret", fixtureSpec());
+    fs.writeFileSync(path.join(box.root, "etc/django-tiers/shop/secrets.env"), "DATABASE_PASSWORD=x\n");
+    const result = inApp(box, "shop", [PYTHON, "-c", SETTINGS_DUMP]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain("DJANGO_SECRET_KEY is not set: it comes from the app's secrets.env (phase fetch)");
+  });
+});
+
+describe("secrets_to_env.py", () => {
+  const helper = (): string => {
+    const root = path.join(dir, "secrets-helper");
+    const file = fileAt(deliveredFiles(fixtureSpec()), "/usr/local/lib/django-tiers/secrets_to_env.py");
+    return writeUnder(root, file.path, file.content);
+  };
+
+  it("writes values bash reads back exactly", () => {
+    const secrets = { DJANGO_SECRET_KEY: `a'b"c $HOME \`id\` \\ ; rm -rf /\nsecond line`, DATABASE_PASSWORD: "p@ss'word", WORKERS: 5 };
+    const converted = run(PYTHON, [helper()], { input: JSON.stringify(secrets) });
+    expect(converted.stderr).toBe("");
+    expect(converted.status).toBe(0);
+    const envFile = writeUnder(dir, "/roundtrip/secrets.env", converted.stdout);
+    const read = run("bash", ["-c", `set -a; . "${envFile}"; set +a; exec ${PYTHON} -c 'import json, os; print(json.dumps({k: os.environ[k] for k in ("DJANGO_SECRET_KEY", "DATABASE_PASSWORD", "WORKERS")}))'`]);
+    expect(JSON.parse(read.stdout)).toEqual({ ...secrets, WORKERS: "5" });
+  });
+
+  it.each<[string, string, RegExp]>([
+    ["a missing key", JSON.stringify({ DJANGO_SECRET_KEY: "hunter2-secret" }), /missing or empty: DATABASE_PASSWORD/],
+    ["text that is not JSON", "hunter2-secret", /not valid JSON/],
+    ["a nested value", JSON.stringify({ DJANGO_SECRET_KEY: "hunter2-secret", DATABASE_PASSWORD: { v: "hunter2-secret" } }), /value of DATABASE_PASSWORD must be a string/],
+    ["a bad key", JSON.stringify({ "BAD-KEY": "hunter2-secret" }), /key 'BAD-KEY' is not an environment variable name/],
+  ])("refuses %s without printing a value", (_label, input, message) => {
+    const result = run(PYTHON, [helper()], { input });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain("hunter2");
+  });
+});
+
+describe("django-tiers-exec", () => {
+  it("runs a command with app.env, instance.env and secrets.env exported", () => {
+    const box = layBox("exec", fixtureSpec({ defaultApp: true }), "203.0.113.7");
+    const wrapper = writeUnder(box.root, "/exec", rebase(fs.readFileSync(path.join(box.root, "usr/local/bin/django-tiers-exec"), "utf8"), box.root, ["etc"]), "0755");
+    const result = run(wrapper, ["shop", "env"], { env: { PATH: "/usr/bin:/bin" } });
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    const env = new Map(result.stdout.trim().split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as [string, string]));
+    expect(env.get("DJANGO_SETTINGS_MODULE")).toBe("shopsite.settings");
+    expect(env.get("DJANGO_TIERS_INSTANCE_HOSTS")).toBe("203.0.113.7");
+    expect(env.get("DJANGO_SECRET_KEY")).toBe(SECRET_KEY);
+  });
+
+  it("refuses a bad app name and a missing secrets.env", () => {
+    const box = layBox("exec-bad", fixtureSpec());
+    const wrapper = writeUnder(box.root, "/exec", rebase(fs.readFileSync(path.join(box.root, "usr/local/bin/django-tiers-exec"), "utf8"), box.root, ["etc"]), "0755");
+    expect(run(wrapper, ["../shop", "env"]).status).toBe(64);
+    expect(run(wrapper, ["shop"]).status).toBe(64);
+    fs.rmSync(path.join(box.root, "etc/django-tiers/shop/secrets.env"));
+    const missing = run(wrapper, ["shop", "env"]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stdout).toBe("");
+  });
+});

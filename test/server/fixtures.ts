@@ -1,0 +1,62 @@
+/** BoxSpec fixtures for the server/ tests: one app or three, each TLS mode and task worker. */
+import type { AppSpec, BoxSpec, TaskWorker } from "../../server/types";
+
+export interface FixtureOptions {
+  apps?: 1 | 3;
+  tls?: "none" | "letsencrypt";
+  taskWorker?: TaskWorker;
+  /** Give the first app no domain (only with tls none): it becomes nginx's default server. */
+  defaultApp?: boolean;
+  workers?: number;
+}
+
+const APP_NAMES = ["shop", "blog", "wiki"];
+
+export function fixtureApp(name: string, domains: string[]): AppSpec {
+  return {
+    name,
+    domains,
+    settingsModule: `${name}site.settings`,
+    wsgiApplication: `${name}site.wsgi:application`,
+    celeryApp: `${name}site`,
+    releaseParameter: `/django-tiers/demo/dev/${name}/release`,
+    secretId: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:django-tiers/demo/dev/${name}-AbCdEf`,
+  };
+}
+
+export function fixtureSpec(options: FixtureOptions = {}): BoxSpec {
+  const { apps = 1, tls = "none", taskWorker = "celery", defaultApp = false } = options;
+  if (defaultApp && tls !== "none") throw new Error("fixture: an app without a domain needs tls none");
+  return {
+    role: "single-box",
+    project: "demo",
+    stack: "dev",
+    environment: "dev",
+    region: "eu-west-1",
+    apps: APP_NAMES.slice(0, apps).map((name, i) =>
+      fixtureApp(name, defaultApp && i === 0 ? [] : [`${name}.example.com`, `www.${name}.example.com`]),
+    ),
+    artifactsBucket: "demo-dev-artifacts",
+    taskWorker,
+    tls: tls === "letsencrypt" ? { mode: "letsencrypt", email: "ops@example.com" } : { mode: "none" },
+    gunicorn: {
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      timeoutSeconds: 30,
+      gracefulTimeoutSeconds: 30,
+      maxRequests: 1000,
+      maxRequestsJitter: 100,
+    },
+    nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 25 },
+    backup: { hourUtc: 3, prefix: "backups/dev/", localRetentionDays: 7 },
+    longestTaskSeconds: 600,
+  };
+}
+
+/** Every combination the real-tool tests cover. */
+export const VARIANTS: Array<{ label: string; options: FixtureOptions }> = [
+  { label: "1 app, tls none, celery", options: { apps: 1, tls: "none", taskWorker: "celery" } },
+  { label: "1 default app, tls none, no worker", options: { apps: 1, tls: "none", taskWorker: "none", defaultApp: true } },
+  { label: "1 app, letsencrypt, rq", options: { apps: 1, tls: "letsencrypt", taskWorker: "rq", workers: 4 } },
+  { label: "3 apps, letsencrypt, celery", options: { apps: 3, tls: "letsencrypt", taskWorker: "celery" } },
+  { label: "3 apps (first without domain), tls none, rq", options: { apps: 3, tls: "none", taskWorker: "rq", defaultApp: true } },
+];

@@ -1,0 +1,119 @@
+/** Shared plumbing of the server/ tests: temp trees, delivered files, real tools. */
+import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { renderUserData } from "../../server";
+import type { BoxSpec, RenderedFile } from "../../server";
+
+export const INSTALL_HINT = "run test/setup/install-server-tools.sh as root (CI does)";
+/** Debian's interpreter: `python3` on PATH may be a pyenv shim without Debian's packages. */
+export const PYTHON = "/usr/bin/python3";
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(command: string, args: string[], options: SpawnSyncOptions = {}): RunResult {
+  // stdin is a socket pair by default, which makes `bash -c` source ~/.bashrc
+  // (its rshd/sshd heuristic): give no stdin unless there is input.
+  const stdio = options.input === undefined ? (["ignore", "pipe", "pipe"] as const) : undefined;
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: 60_000, ...(stdio ? { stdio: [...stdio] } : {}), ...options });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+/** The absolute path of a command; throws (so the test fails) when it is not installed. */
+export function tool(name: string): string {
+  const found = run("bash", ["-c", `command -v ${name}`], { env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
+  const where = found.stdout.trim();
+  if (found.status !== 0 || where === "") throw new Error(`${name} is not installed: ${INSTALL_HINT}`);
+  return where;
+}
+
+/** Throws (so the test fails) unless Debian's python3 can import every module. */
+export function pythonModules(...modules: string[]): void {
+  if (!fs.existsSync(PYTHON)) throw new Error(`${PYTHON} is missing: ${INSTALL_HINT}`);
+  const probe = run(PYTHON, ["-c", modules.map((m) => `import ${m}`).join("; ")]);
+  if (probe.status !== 0) throw new Error(`python modules ${modules.join(", ")} not importable (${probe.stderr.trim()}): ${INSTALL_HINT}`);
+}
+
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `django-tiers-${label}-`));
+}
+
+export function removeDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** The files as they land on the box: decoded from the user data's write_files. */
+export function deliveredFiles(spec: BoxSpec): RenderedFile[] {
+  const doc = parse(renderUserData(spec)) as { write_files: Array<{ path: string; permissions: string; owner: string; content: string }> };
+  return doc.write_files.map((f) => ({ path: f.path, mode: f.permissions, owner: f.owner, content: f.content }));
+}
+
+export function fileAt(files: RenderedFile[], filePath: string): RenderedFile {
+  const file = files.find((f) => f.path === filePath);
+  if (!file) throw new Error(`no rendered file at ${filePath}`);
+  return file;
+}
+
+/** Writes `content` at `root` + `filePath` (parents created) with the file's mode. */
+export function writeUnder(root: string, filePath: string, content: string, mode = "0644"): string {
+  const target = path.join(root, filePath);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
+  fs.writeFileSync(target, content, { mode: parseInt(mode, 8) });
+  return target;
+}
+
+/**
+ * Points the box's absolute paths under `dirs` into `root`, so a
+ * tool can check a file without touching the machine's own directories.
+ * Only paths that start a word move; `unix:/run/...` sockets stay.
+ */
+export function rebase(content: string, root: string, dirs: string[] = ["etc", "var", "run", "srv"]): string {
+  return content.replace(new RegExp(`(^|[\\s"'=])/(${dirs.join("|")})/`, "gm"), `$1${root}/$2/`);
+}
+
+/** The Django fixture project (package shopsite) whose settings import django_tiers_settings. */
+export const FIXTURE_PROJECT = path.join(__dirname, "fixtures", "project");
+
+export interface Box {
+  root: string;
+  project: string;
+}
+
+/**
+ * The box's /etc/django-tiers and /usr/local files (delivered copies), a
+ * secrets.env per app and optionally instance.env, under `root`; plus a copy
+ * of the fixture project.
+ */
+export function layBoxUnder(root: string, spec: BoxSpec, secretsEnv: string, instanceHosts?: string): Box {
+  for (const file of deliveredFiles(spec).filter((f) => f.path.startsWith("/etc/django-tiers/") || f.path.startsWith("/usr/local/"))) {
+    writeUnder(root, file.path, file.content, file.mode);
+  }
+  for (const app of spec.apps) writeUnder(root, `/etc/django-tiers/${app.name}/secrets.env`, secretsEnv, "0640");
+  if (instanceHosts !== undefined) writeUnder(root, "/etc/django-tiers/instance.env", `DJANGO_TIERS_INSTANCE_HOSTS=${instanceHosts}\n`);
+  const project = path.join(root, "project");
+  fs.cpSync(FIXTURE_PROJECT, project, { recursive: true });
+  return { root, project };
+}
+
+/**
+ * `bash -c` arguments that run a command in the fixture project with the
+ * app's environment loaded as django-tiers-exec loads it (`overrides` last).
+ */
+export function appShell(box: Box, app: string, overrides: Record<string, string> = {}): string[] {
+  const etc = path.join(box.root, "etc/django-tiers");
+  const extra = Object.entries(overrides).map(([k, v]) => `export ${k}='${v}';`).join(" ");
+  const script = `set -a; . "${etc}/${app}/app.env"; if [ -r "${etc}/instance.env" ]; then . "${etc}/instance.env"; fi; ` +
+    `. "${etc}/${app}/secrets.env"; set +a; export PYTHONPATH="${etc}/python" PYTHONDONTWRITEBYTECODE=1; ${extra} exec "$@"`;
+  return ["-c", script, "bash"];
+}
+
+export function inApp(box: Box, app: string, args: string[], overrides: Record<string, string> = {}): RunResult {
+  return run("bash", [...appShell(box, app, overrides), ...args], { cwd: box.project, env: { PATH: "/usr/bin:/bin" } });
+}

@@ -1,0 +1,306 @@
+/** Pure helpers and invariants of the rendered files, without external tools. */
+import { randomBytes } from "node:crypto";
+import { gunzipSync } from "node:zlib";
+import { parse } from "yaml";
+import {
+  appPaths, BoxSpecError, programNames, redisDatabases, releaseBundleKey, renderBox, renderUserData,
+  renderUserDataBase64, shellQuote, stripComments, USER_DATA_LIMIT_BYTES, validateBoxSpec,
+} from "../../server";
+import { gzipUserData } from "../../server/cloud-init";
+import { envLine, pyString } from "../../server/quote";
+import type { BoxSpec, RenderedFile } from "../../server";
+import { fixtureSpec, VARIANTS } from "./fixtures";
+import { fileAt, PYTHON, run } from "./helpers";
+
+function problemsOf(mutate: (spec: BoxSpec) => void, base: BoxSpec = fixtureSpec()): string[] {
+  const spec = structuredClone(base);
+  mutate(spec);
+  try {
+    validateBoxSpec(spec);
+  } catch (error) {
+    if (error instanceof BoxSpecError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe("shellQuote", () => {
+  it("leaves safe words bare and quotes the rest", () => {
+    expect(shellQuote("eu-west-1")).toBe("eu-west-1");
+    expect(shellQuote("")).toBe("''");
+    expect(shellQuote("a b")).toBe("'a b'");
+    expect(shellQuote("it's")).toBe(`'it'\\''s'`);
+  });
+
+  it("round-trips hostile strings through bash", () => {
+    const values = ["it's", "$(reboot)", "`id`", "a\nb", "\\", "${HOME}", "' ; rm -rf / '", "ünï", "*", "-n"];
+    for (const value of values) {
+      const echoed = run("bash", ["-c", `printf '%s' ${shellQuote(value)}`]);
+      expect(echoed.stdout).toBe(value);
+    }
+  });
+
+  it("refuses NUL", () => {
+    expect(() => shellQuote("a\0b")).toThrow(/NUL/);
+  });
+});
+
+describe("envLine and pyString", () => {
+  it("refuses a key that is not a variable name", () => {
+    expect(() => envLine("BAD-KEY", "x")).toThrow(/not an environment variable name/);
+    expect(envLine("A_1", "x y")).toBe("A_1='x y'");
+  });
+
+  it("writes Python literals Python reads back", () => {
+    const value = `quote " backslash \\ newline \n ünï`;
+    const read = run(PYTHON, ["-c", `import sys; sys.stdout.write(${pyString(value)})`]);
+    expect(read.stdout).toBe(value);
+  });
+});
+
+describe("validateBoxSpec", () => {
+  it("accepts every fixture variant", () => {
+    for (const variant of VARIANTS) expect(() => validateBoxSpec(fixtureSpec(variant.options))).not.toThrow();
+  });
+
+  it.each<[string, (spec: BoxSpec) => void, RegExp]>([
+    ["an uppercase app name", (s) => { s.apps[0].name = "Shop"; }, /app name "Shop" must match/],
+    ["a reserved app name", (s) => { s.apps[0].name = "postgres"; }, /"postgres" is reserved/],
+    ["shell in a domain", (s) => { s.apps[0].domains = ["a.com;reboot"]; }, /domain "a.com;reboot" is not a lowercase host name/],
+    ["a wildcard domain", (s) => { s.apps[0].domains = ["*.example.com"]; }, /not a lowercase host name/],
+    ["shell in the release parameter", (s) => { s.apps[0].releaseParameter = "/x/$(reboot)"; }, /releaseParameter .* is not an SSM parameter name/],
+    ["a quote in the secret id", (s) => { s.apps[0].secretId = "arn'x"; }, /secretId .* is not a Secrets Manager id/],
+    ["a bad settings module", (s) => { s.apps[0].settingsModule = "my-site.settings"; }, /settingsModule/],
+    ["a WSGI path without callable", (s) => { s.apps[0].wsgiApplication = "site.wsgi"; }, /wsgiApplication/],
+    ["a bad region", (s) => { s.region = "mars-1"; }, /region "mars-1"/],
+    ["a bad bucket", (s) => { s.artifactsBucket = "Bad_Bucket"; }, /artifactsBucket/],
+    ["a backup prefix without slash", (s) => { s.backup.prefix = "backups"; }, /backup.prefix "backups" must be empty or end with "\/"/],
+    ["a backup hour of 24", (s) => { s.backup.hourUtc = 24; }, /backup.hourUtc must be an integer in 0..23/],
+    ["nginx timing out before gunicorn", (s) => { s.nginx.proxyReadTimeoutSeconds = 30; }, /proxyReadTimeoutSeconds \(30\) must exceed gunicorn.timeoutSeconds \(30\)/],
+    ["jitter above max_requests", (s) => { s.gunicorn.maxRequestsJitter = 5000; }, /maxRequestsJitter must not exceed/],
+    ["fractional workers", (s) => { s.gunicorn.workers = 2.5; }, /gunicorn.workers must be an integer/],
+    ["no apps", (s) => { s.apps = []; }, /apps must hold 1..16 apps/],
+    ["a bad TLS email", (s) => { s.tls = { mode: "letsencrypt", email: "ops" }; }, /tls.email "ops"/],
+  ])("refuses %s", (_label, mutate, message) => {
+    const problems = problemsOf(mutate);
+    expect(problems.some((p) => message.test(p))).toBe(true);
+  });
+
+  it("refuses clashes between apps", () => {
+    const three = fixtureSpec({ apps: 3 });
+    expect(problemsOf((s) => { s.apps[1].name = "shop"; }, three)).toContainEqual(expect.stringMatching(/app name is used twice/));
+    expect(problemsOf((s) => { s.apps[1].domains = ["shop.example.com"]; }, three))
+      .toContainEqual(expect.stringMatching(/domain shop.example.com is already served by shop/));
+    expect(problemsOf((s) => { s.apps[0].domains = []; s.apps[1].domains = []; }, three))
+      .toContainEqual(expect.stringMatching(/only one app may have no domain/));
+  });
+
+  it("needs a domain on every app for letsencrypt", () => {
+    expect(problemsOf((s) => { s.apps[0].domains = []; }, fixtureSpec({ tls: "letsencrypt" })))
+      .toContainEqual(expect.stringMatching(/letsencrypt needs a domain on every app; shop has none/));
+  });
+
+  it("lists every problem at once, and renderBox refuses the spec", () => {
+    const spec = fixtureSpec();
+    spec.region = "nowhere";
+    spec.apps[0].name = "Bad";
+    expect(() => renderBox(spec)).toThrow(BoxSpecError);
+    expect(problemsOf((s) => { s.region = "nowhere"; s.apps[0].name = "Bad"; })).toHaveLength(2);
+  });
+});
+
+describe("path helpers", () => {
+  it("names release bundles releases/<app>/<version>.zip", () => {
+    expect(releaseBundleKey("shop", "2024.06.01-3")).toBe("releases/shop/2024.06.01-3.zip");
+    expect(() => releaseBundleKey("shop", "../etc")).toThrow(/release version/);
+    expect(() => releaseBundleKey("Shop", "1")).toThrow(/app name/);
+  });
+
+  it("lays out an app", () => {
+    const paths = appPaths("shop");
+    expect(paths.socket).toBe("/run/django-tiers/shop.sock");
+    expect(paths.current).toBe("/srv/apps/shop/current");
+    expect(paths.static).toBe("/srv/apps/shop/current/static");
+    expect(paths.media).toBe("/srv/apps/shop/shared/media");
+    expect(paths.secretsEnv).toBe("/etc/django-tiers/shop/secrets.env");
+    expect(() => appPaths("../x")).toThrow(/app name/);
+  });
+
+  it("gives each app two Redis databases and refuses a 17th app", () => {
+    expect(redisDatabases(0)).toEqual({ cache: 0, queue: 1 });
+    expect(redisDatabases(15)).toEqual({ cache: 30, queue: 31 });
+    expect(() => redisDatabases(16)).toThrow(/outside 0..15/);
+  });
+
+  it("names supervisor programs by task worker", () => {
+    expect(programNames("shop", "celery")).toEqual(["shop-web", "shop-worker", "shop-beat"]);
+    expect(programNames("shop", "rq")).toEqual(["shop-web", "shop-worker"]);
+    expect(programNames("shop", "none")).toEqual(["shop-web"]);
+  });
+});
+
+/** `name = value` as the policy checks read gunicorn.conf.py. */
+function gunicornValue(content: string, name: string): string {
+  const match = new RegExp(`^${name} = (.+)$`, "m").exec(content);
+  if (!match) throw new Error(`gunicorn.conf.py has no "${name} = ..." line`);
+  return match[1];
+}
+
+describe("renderBox", () => {
+  const fixedPaths = [
+    "/usr/local/sbin/django-tiers-provision",
+    "/usr/local/bin/django-tiers-exec",
+    "/etc/nginx/conf.d/django-tiers.conf",
+    "/etc/django-tiers/python/django_tiers_settings.py",
+    "/etc/logrotate.d/django-tiers",
+    "/usr/local/sbin/django-tiers-backup",
+    "/usr/local/sbin/django-tiers-restore",
+    "/etc/cron.d/django-tiers",
+  ];
+
+  it.each(VARIANTS.map((v) => [v.label, v.options] as const))("renders the fixed paths (%s)", (_label, options) => {
+    const spec = fixtureSpec(options);
+    const files = renderBox(spec);
+    const paths = files.map((f) => f.path);
+    for (const p of fixedPaths) expect(paths).toContain(p);
+    for (const app of spec.apps) {
+      for (const p of [`/etc/nginx/sites-available/${app.name}.conf`, `/etc/django-tiers/${app.name}/gunicorn.conf.py`,
+        `/etc/supervisor/conf.d/${app.name}.conf`, `/etc/django-tiers/${app.name}/app.env`]) {
+        expect(paths).toContain(p);
+      }
+    }
+    for (const file of files) {
+      expect(file.mode).toBe(file.content.startsWith("#!") ? "0755" : "0644");
+      expect(file.owner).toBe("root:root");
+      expect(file.content.endsWith("\n")).toBe(true);
+    }
+  });
+
+  it("renders the provisioning script with every phase", () => {
+    const script = fileAt(renderBox(fixtureSpec()), "/usr/local/sbin/django-tiers-provision").content;
+    expect(script).toMatch(/^#!\/bin\/bash\n/);
+    expect(script).toContain("set -euo pipefail");
+    for (const phase of ["fetch", "install", "configure", "release", "verify"]) expect(script).toContain(`phase_${phase}() {`);
+    expect(script).toContain("readonly APPS=(shop)");
+    expect(script).toContain("readonly LIB_DIR=/usr/local/lib/django-tiers\n");
+    expect(script).toContain('"$LIB_DIR/migrate_locked.py"');
+    expect(script).toMatch(/ln -sfn "\$dir" .*\n\s+mv -T /);
+    // enable_site links the paths the nginx renderer writes.
+    expect(appPaths("shop").nginxSite).toBe("/etc/nginx/sites-available/shop.conf");
+    expect(script).toContain("site=/etc/nginx/sites-available/$1.conf\n");
+    expect(appPaths("shop").nginxPendingSite).toBe("/etc/nginx/sites-available/pending/shop.conf");
+    expect(script).toContain("site=/etc/nginx/sites-available/pending/$app.conf\n");
+  });
+
+  it("writes gunicorn settings the policy regexes read", () => {
+    const fixed = fileAt(renderBox(fixtureSpec({ workers: 4 })), "/etc/django-tiers/shop/gunicorn.conf.py").content;
+    expect(gunicornValue(fixed, "bind")).toBe(`"unix:/run/django-tiers/shop.sock"`);
+    expect(gunicornValue(fixed, "workers")).toBe("4");
+    expect(gunicornValue(fixed, "timeout")).toBe("30");
+    expect(gunicornValue(fixed, "graceful_timeout")).toBe("30");
+    expect(gunicornValue(fixed, "max_requests")).toBe("1000");
+    expect(gunicornValue(fixed, "max_requests_jitter")).toBe("100");
+    const computed = fileAt(renderBox(fixtureSpec()), "/etc/django-tiers/shop/gunicorn.conf.py").content;
+    expect(gunicornValue(computed, "workers")).toBe("multiprocessing.cpu_count() * 2 + 1");
+  });
+
+  it("never allows every host and never carries a secret value", () => {
+    for (const variant of VARIANTS) {
+      for (const file of renderBox(fixtureSpec(variant.options))) {
+        expect(file.content).not.toMatch(/^DJANGO_ALLOWED_HOSTS=.*\*/m);
+        expect(file.content).not.toMatch(/^\s*(export\s+)?(DJANGO_SECRET_KEY|DATABASE_PASSWORD)=/m);
+      }
+    }
+  });
+
+  it("keeps nginx's headers, timeouts and limits in every site", () => {
+    const spec = fixtureSpec({ apps: 3, tls: "letsencrypt" });
+    const files = renderBox(spec);
+    const http = fileAt(files, "/etc/nginx/conf.d/django-tiers.conf").content;
+    expect(http).toContain("server_tokens off;");
+    expect(http).toContain("keepalive_timeout 75s;");
+    expect(http).toContain("client_max_body_size 25m;");
+    expect(http).toMatch(/listen 80 default_server;\n\s+server_name _;\n\s+access_log off;\n\s+return 444;/);
+    for (const app of spec.apps) {
+      const site = fileAt(files, `/etc/nginx/sites-available/${app.name}.conf`).content;
+      expect(site).toContain(`server_name ${app.name}.example.com www.${app.name}.example.com;`);
+      expect(site).toContain("proxy_set_header X-Forwarded-Proto $scheme;");
+      expect(site).toContain("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;");
+      expect(site).toContain("proxy_read_timeout 60s;");
+      expect(site).toContain("return 301 https://$host$request_uri;");
+      expect(site).not.toContain("default_server");
+      const pending = fileAt(files, `/etc/nginx/sites-available/pending/${app.name}.conf`).content;
+      expect(pending).toContain('return 503 "TLS certificate pending\\n";');
+      expect(pending).not.toContain("ssl_certificate");
+    }
+  });
+
+  it("makes the app without a domain nginx's default server, with no 444 catch-all", () => {
+    const files = renderBox(fixtureSpec({ apps: 3, defaultApp: true }));
+    expect(fileAt(files, "/etc/nginx/sites-available/shop.conf").content).toContain("listen 80 default_server;");
+    expect(fileAt(files, "/etc/nginx/sites-available/blog.conf").content).not.toContain("default_server");
+    expect(fileAt(files, "/etc/nginx/conf.d/django-tiers.conf").content).not.toContain("return 444");
+    const env = fileAt(files, "/etc/django-tiers/shop/app.env").content;
+    expect(env).toContain("DJANGO_ALLOWED_HOSTS=localhost,127.0.0.1\n");
+    expect(env).toContain("DJANGO_TIERS_ADD_INSTANCE_HOSTS=1\n");
+  });
+
+  it("gives each app its own Redis databases", () => {
+    const files = renderBox(fixtureSpec({ apps: 3, taskWorker: "rq" }));
+    expect(fileAt(files, "/etc/django-tiers/wiki/app.env").content).toContain("REDIS_URL=redis://127.0.0.1:6379/4\nRQ_REDIS_URL=redis://127.0.0.1:6379/5\n");
+  });
+
+  it("schedules the backup at the spec's hour and retries certificates only with letsencrypt", () => {
+    expect(fileAt(renderBox(fixtureSpec()), "/etc/cron.d/django-tiers").content)
+      .toMatch(/^15 3 \* \* \* root \/usr\/local\/sbin\/django-tiers-backup >>\/var\/log\/django-tiers\/backup.log 2>&1$/m);
+    expect(fileAt(renderBox(fixtureSpec()), "/etc/cron.d/django-tiers").content).not.toContain("tls");
+    expect(fileAt(renderBox(fixtureSpec({ tls: "letsencrypt" })), "/etc/cron.d/django-tiers").content)
+      .toMatch(/^\*\/10 \* \* \* \* root \/usr\/local\/sbin\/django-tiers-provision tls/m);
+  });
+});
+
+describe("stripComments", () => {
+  const file = (path: string, content: string): RenderedFile => ({ path, mode: "0644", owner: "root:root", content });
+
+  it("drops full-line comments but keeps the shebang, shellcheck directives and heredocs", () => {
+    const script = [
+      "#!/bin/bash", "# why", "  # indented why", "echo a # trailing stays", "# shellcheck source=/dev/null",
+      "cat <<'EOF'", "# kept: heredoc text", "EOF", "# gone", "x=1", "",
+    ].join("\n");
+    expect(stripComments(file("/usr/local/sbin/x", script))).toBe(
+      ["#!/bin/bash", "echo a # trailing stays", "# shellcheck source=/dev/null", "cat <<'EOF'", "# kept: heredoc text", "EOF", "x=1", ""].join("\n"),
+    );
+  });
+
+  it("keeps Python strings whole and supervisor ; comments out", () => {
+    const py = ['"""Doc', "# inside the docstring", '"""', "# comment", "x = 1  # trailing", ""].join("\n");
+    expect(stripComments(file("/etc/x.py", py))).toBe(['"""Doc', "# inside the docstring", '"""', "x = 1  # trailing", ""].join("\n"));
+    expect(stripComments(file("/etc/supervisor/conf.d/a.conf", "; why\n[program:a]\n"))).toBe("[program:a]\n");
+    expect(stripComments(file("/etc/apt/apt.conf.d/x", "// why\nA \"1\";\n"))).toBe('A "1";\n');
+  });
+});
+
+describe("user data", () => {
+  it.each(VARIANTS.map((v) => [v.label, v.options] as const))("fits EC2's 16 KB gzipped (%s)", (_label, options) => {
+    const spec = fixtureSpec(options);
+    const packed = Buffer.from(renderUserDataBase64(spec), "base64");
+    expect(packed.length).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
+    expect(gunzipSync(packed).toString("utf8")).toBe(renderUserData(spec));
+  });
+
+  it("refuses a document that does not fit", () => {
+    const noise = randomBytes(30_000).toString("base64");
+    expect(() => gzipUserData(`#cloud-config\n# ${noise}\n`, 3)).toThrow(/above EC2's 16384-byte limit/);
+  });
+
+  it("writes every rendered file with its mode, then runs the provisioning script", () => {
+    const spec = fixtureSpec({ apps: 3, tls: "letsencrypt" });
+    const text = renderUserData(spec);
+    expect(text.startsWith("#cloud-config\n")).toBe(true);
+    const doc = parse(text) as { write_files: Array<{ path: string; permissions: string; owner: string }>; runcmd: string[][] };
+    expect(doc.write_files.map((f) => [f.path, f.permissions, f.owner]))
+      .toEqual(renderBox(spec).map((f) => [f.path, f.mode, f.owner]));
+    expect(doc.runcmd).toEqual([["/usr/local/sbin/django-tiers-provision"]]);
+    expect(renderUserDataBase64(spec)).toBe(renderUserDataBase64(spec));
+  });
+});
