@@ -1,0 +1,76 @@
+/**
+ * The server-file checks against what server/ really renders (not only our
+ * fixture texts): every variant of a single box passes, and its gzip+base64
+ * user data passes the user-data check. A change in server/ that breaks a
+ * convention the checks read (paths, program names, directives) fails here.
+ */
+import { ec2NoSecretsInUserData } from "../../policies/checks/ec2";
+import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
+import { runChecks } from "../../policies";
+import { SecretValue } from "../../policies/types";
+import { renderBox, renderUserDataBase64 } from "../../server";
+import type { AppSpec, BoxSpec, TaskWorker } from "../../server/types";
+import { plan, res } from "./fixtures";
+
+function app(name: string, domains: string[]): AppSpec {
+  return {
+    name,
+    domains,
+    settingsModule: `${name}site.settings`,
+    wsgiApplication: `${name}site.wsgi:application`,
+    celeryApp: `${name}site`,
+    releaseParameter: `/django-tiers/demo/dev/${name}/release`,
+    secretId: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:django-tiers/demo/dev/${name}-AbCdEf`,
+  };
+}
+
+function spec(apps: AppSpec[], tls: BoxSpec["tls"], taskWorker: TaskWorker): BoxSpec {
+  return {
+    role: "single-box",
+    project: "demo",
+    stack: "dev",
+    environment: "dev",
+    region: "eu-west-1",
+    apps,
+    artifactsBucket: "demo-dev-artifacts",
+    taskWorker,
+    tls,
+    gunicorn: { timeoutSeconds: 30, gracefulTimeoutSeconds: 30, maxRequests: 1000, maxRequestsJitter: 100 },
+    nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 25 },
+    backup: { hourUtc: 3, prefix: "backups/dev/", localRetentionDays: 7 },
+    longestTaskSeconds: 600,
+  };
+}
+
+const VARIANTS: [string, BoxSpec][] = [
+  ["one app on a domain, no TLS, celery", spec([app("shop", ["shop.example.com"])], { mode: "none" }, "celery")],
+  ["one app with no domain, no worker", spec([app("shop", [])], { mode: "none" }, "none")],
+  ["three apps, Let's Encrypt, rq", spec([app("shop", ["shop.example.com"]), app("blog", ["blog.example.com"]), app("wiki", ["wiki.example.com"])], { mode: "letsencrypt", email: "ops@example.com" }, "rq")],
+];
+
+describe.each(VARIANTS)("rendered box: %s", (_label, boxSpec) => {
+  test("passes every server-file check that applies", () => {
+    const results = runChecks(plan([], { tier: "single-box", environment: "dev", serverFiles: { "single-box": renderBox(boxSpec) } }), SERVER_FILE_CHECKS);
+    expect(results.filter((r) => r.status === "fail").map((r) => `${r.id}: ${r.findings.map((f) => `${f.subject} ${f.message}`).join("; ")}`)).toEqual([]);
+    // The checks did read the files: most of them apply.
+    expect(results.filter((r) => r.status === "pass").length).toBeGreaterThanOrEqual(10);
+  });
+
+  test("its user data carries no secret of the plan", () => {
+    const p = plan([
+      res("aws:ec2/instance:Instance", "box", { userDataBase64: renderUserDataBase64(boxSpec) }),
+      res("aws:secretsmanager/secretVersion:SecretVersion", "v", { secretString: new SecretValue('{"DJANGO_SECRET_KEY":"a-very-long-secret-key-value"}') }),
+    ]);
+    expect(ec2NoSecretsInUserData.run(p)).toEqual([]);
+  });
+});
+
+test("a secret that slipped into the rendered files is found in the user data", () => {
+  const boxSpec = VARIANTS[0][1];
+  const leaked = { ...boxSpec, apps: [{ ...boxSpec.apps[0], settingsModule: "leakedsecret0123456789.settings" }] };
+  const p = plan([
+    res("aws:ec2/instance:Instance", "box", { userDataBase64: renderUserDataBase64(leaked) }),
+    res("aws:secretsmanager/secretVersion:SecretVersion", "v", { secretString: new SecretValue("leakedsecret0123456789") }),
+  ]);
+  expect(ec2NoSecretsInUserData.run(p)).toEqual([expect.objectContaining({ message: expect.stringMatching(/userDataBase64 contains the plain value of a Pulumi secret/) })]);
+});
