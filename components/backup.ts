@@ -70,6 +70,28 @@ export class Backup extends Component {
         policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/service-role/${policy}`,
       });
     }
+    // The box's disk is encrypted with the stack key: snapshotting and restoring it needs these on that key.
+    this.child(aws.iam.RolePolicy, "use-key", {
+      role: role.id,
+      policy: pulumi.output(args.kmsKeyArn).apply((keyArn) =>
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [
+            {
+              Effect: "Allow",
+              Action: ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo"],
+              Resource: [keyArn],
+            },
+            {
+              Effect: "Allow",
+              Action: ["kms:CreateGrant"],
+              Resource: [keyArn],
+              Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } },
+            },
+          ],
+        }),
+      ),
+    });
     const selection = this.child(aws.backup.Selection, "selection", {
       planId: plan.id,
       iamRoleArn: role.arn,

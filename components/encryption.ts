@@ -14,9 +14,11 @@ export interface StackKeyArgs {
 
 /**
  * The stack's customer-managed KMS key (about $1/month), rotated yearly: it
- * encrypts secrets, the artifacts bucket, log groups and the backup vault.
- * Its policy lets the account's IAM policies grant use, and lets CloudWatch
- * Logs use it for this account's log groups in this region.
+ * encrypts secrets, the artifacts bucket, log groups, the alert topic, the
+ * box's disk and the backup vault.
+ * Its policy lets the account's IAM policies grant use, lets CloudWatch
+ * Logs use it for this account's log groups in this region, and lets this
+ * account's alarms publish to the encrypted alert topic.
  */
 export class StackKey extends Component {
   public readonly arn: pulumi.Output<string>;
@@ -46,6 +48,15 @@ export class StackKey extends Component {
             Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
             Resource: "*",
             Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${part}:logs:${regionName}:${accountId}:log-group:*` } },
+          },
+          {
+            // Alarms publish to the stack's encrypted SNS topic; without this they fail silently.
+            Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
+            Effect: "Allow",
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+            Resource: "*",
+            Condition: { StringEquals: { "aws:SourceAccount": accountId } },
           },
         ],
       }),

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { releaseBundleKey } from "../server";
 import { bundleArchive, bundleVersion } from "./bundle";
 import { Component, Transform, stackTags } from "./component";
 
@@ -16,11 +17,6 @@ export interface ReleaseArgs {
   /** Bucket that keeps release bundles. */
   bucket: pulumi.Input<string>;
   transform?: { bundle?: Transform<aws.s3.BucketObjectv2Args>; pointer?: Transform<aws.ssm.ParameterArgs> };
-}
-
-/** S3 key of an app's release bundle. */
-export function releaseKey(app: string, version: string): string {
-  return `releases/${app}/${version}.zip`;
 }
 
 /**
@@ -40,7 +36,7 @@ export class Release extends Component {
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("Release", name, opts);
     this.version = args.version ?? bundleVersion(args.dir);
-    this.key = releaseKey(args.app, this.version);
+    this.key = releaseBundleKey(args.app, this.version);
     // Old bundles stay in the bucket when a new release replaces this object: rolling back needs them.
     const bundle = this.child(aws.s3.BucketObjectv2, "bundle", {
       bucket: args.bucket,

@@ -9,7 +9,7 @@ import { Settings, validateSettings } from "./validate";
  * The stack's settings, validated. Throws `SettingsError` (naming every bad
  * setting) before any resource is declared.
  */
-export function loadSettings(opts: { projectDir: string; knownChecks: readonly string[] }): Settings {
+export function loadSettings(opts: { projectDir: string; knownChecks?: readonly string[] }): Settings {
   const project = pulumi.getProject();
   const prefix = `${project}:`;
   const raw: Record<string, unknown> = {};

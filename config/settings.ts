@@ -228,6 +228,14 @@ export const SETTINGS = {
     unset: true,
     schema: z.email({ error: "must be an email address" }).optional(),
   },
+  alertEmail: {
+    type: "string",
+    description: "Email address that receives the stack's alarms (AWS asks it to confirm first). Without it alarms still go to the stack's SNS topic; subscribe to it however you like.",
+    allowed: "an email address",
+    default: "",
+    unset: true,
+    schema: z.email({ error: "must be an email address" }).optional(),
+  },
   deletionProtection: {
     type: "boolean",
     description: "Refuse to terminate the box (and later the database and load balancer) and keep its disk if it is terminated anyway. On unless a stack turns it off; the plan lists a stack that does.",

@@ -465,6 +465,11 @@ fetch_secrets() {
     rm -f "$tmp"
     die "$app: could not turn secret \${APP_SECRET_ID[$app]} into secrets.env"
   fi
+  # A changed secret needs a full restart in phase release: a HUP'd gunicorn
+  # keeps the environment its master started with.
+  if ! cmp -s "$tmp" "$dest"; then
+    touch "$STATE_DIR/$app.secrets-changed"
+  fi
   mv -f "$tmp" "$dest"
   secure_secrets "$app"
   log "$app: secrets written to $dest (values not shown)"
@@ -714,27 +719,30 @@ switch_current() {
 }
 
 reload_programs() {
-  local app=$1 program
+  local app=$1 program secrets_changed=0
   local -a programs
   read -ra programs <<<"\${APP_PROGRAMS[$app]}"
+  [[ -e $STATE_DIR/$app.secrets-changed ]] && secrets_changed=1
   for program in "\${programs[@]}"; do
     if [[ $(program_state "$program") != RUNNING ]]; then
       # Possibly backing off from a start before the first release: stop, then start.
       log "$app: starting $program"
       supervisorctl stop "$program" >/dev/null 2>&1 || true
       supervisorctl start "$program"
-    elif [[ $program == "$app-web" ]]; then
+    elif [[ $program == "$app-web" ]] && ((secrets_changed == 0)); then
       # HUP: gunicorn starts workers on the new release, then lets the old ones
       # finish their requests; the socket never closes, no request is dropped.
       log "$app: graceful reload of $program (HUP)"
       supervisorctl signal HUP "$program"
     else
-      # TERM is a warm shutdown: the running task finishes (stopwaitsecs covers
-      # the longest), queued ones wait in Redis.
+      # Workers, and the web program after a secret rotation. TERM is a warm
+      # shutdown: the running task or request finishes (stopwaitsecs covers the
+      # longest), queued ones wait in Redis.
       log "$app: restarting $program"
       supervisorctl restart "$program"
     fi
   done
+  rm -f "$STATE_DIR/$app.secrets-changed"
 }
 
 # Keeps the newest releases (and always the live one).

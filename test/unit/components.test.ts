@@ -15,7 +15,8 @@ import { DnsRecords } from "../../components/dns";
 import { StackKey } from "../../components/encryption";
 import { Network, subnetCidrs } from "../../components/network";
 import { PrivateBucket } from "../../components/private-bucket";
-import { Release, releaseKey } from "../../components/release";
+import { Release } from "../../components/release";
+import { releaseBundleKey } from "../../server";
 import { AppSecrets } from "../../components/secrets";
 import { SecretValue } from "../../policies/types";
 
@@ -164,7 +165,7 @@ describe("Release", () => {
     const version = bundleVersion(appDir);
     expect(version).toMatch(/^[0-9a-f]{12}$/);
     const bundle = named(engine.resources, "rel-bundle");
-    expect(bundle.inputs).toMatchObject({ bucket: "artifacts-bucket", key: releaseKey("mysite", version), contentType: "application/zip" });
+    expect(bundle.inputs).toMatchObject({ bucket: "artifacts-bucket", key: releaseBundleKey("mysite", version), contentType: "application/zip" });
     expect(bundle.options.retainOnDelete).toBe(true);
     const pointer = named(engine.resources, "rel-pointer");
     expect(pointer.inputs).toMatchObject({ name: "/django-tiers/django-tiers/dev/mysite/release", type: "String" });
@@ -209,6 +210,131 @@ describe("DnsRecords", () => {
   });
 });
 
+describe("SingleBox", () => {
+  const { SingleBox } = require("../../components/single-box") as typeof import("../../components/single-box");
+  const spec = {
+    role: "single-box" as const,
+    project: "django-tiers",
+    stack: "dev",
+    environment: "dev" as const,
+    region: "us-east-1",
+    apps: [{
+      name: "mysite",
+      domains: ["example.com"],
+      settingsModule: "mysite.settings",
+      wsgiApplication: "mysite.wsgi:application",
+      celeryApp: "mysite",
+      releaseParameter: "/django-tiers/django-tiers/dev/mysite/release",
+      secretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mysite",
+    }],
+    artifactsBucket: "artifacts",
+    taskWorker: "celery" as const,
+    tls: { mode: "letsencrypt" as const, email: "ops@example.com" },
+    gunicorn: { timeoutSeconds: 30, gracefulTimeoutSeconds: 30, maxRequests: 1000, maxRequestsJitter: 100 },
+    nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 10 },
+    backup: { hourUtc: 3, prefix: "backups/", localRetentionDays: 3 },
+    longestTaskSeconds: 300,
+  };
+  beforeAll(async () => {
+    new SingleBox("sb", {
+      vpcId: "vpc-1",
+      subnetId: "subnet-1",
+      instanceType: "t4g.medium",
+      rootVolumeGb: 30,
+      spec,
+      releases: { mysite: "abc123" },
+      access: {
+        artifactsBucketArn: "arn:aws:s3:::artifacts",
+        backupPrefix: "backups/",
+        secretArns: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:mysite"],
+        parameterArns: ["arn:aws:ssm:us-east-1:123456789012:parameter/django-tiers/django-tiers/dev/mysite/release"],
+        kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/k",
+      },
+      deletionProtection: true,
+      alertTopicArn: "arn:aws:sns:us-east-1:123456789012:alerts",
+      transform: { instance: (args) => ({ ...args, tags: { ...(args.tags as object), owner: "web" } }) },
+    });
+    await engine.finish();
+  });
+
+  it("opens 80 and 443 to the world and nothing else in; only 80 and 443 out", () => {
+    const rules = engine.resources.filter((r) => r.name.startsWith("sb-in-") || r.name.startsWith("sb-out-"));
+    expect(rules.map((r) => [r.type.split(":").pop(), r.inputs.fromPort, r.inputs.toPort, r.inputs.cidrIpv4])).toEqual([
+      ["SecurityGroupIngressRule", 80, 80, "0.0.0.0/0"],
+      ["SecurityGroupIngressRule", 443, 443, "0.0.0.0/0"],
+      ["SecurityGroupEgressRule", 80, 80, "0.0.0.0/0"],
+      ["SecurityGroupEgressRule", 443, 443, "0.0.0.0/0"],
+    ]);
+    expect(named(engine.resources, "sb-sg").inputs.tags).toMatchObject({ "django-tiers:role": "edge" });
+  });
+
+  it("scopes the role to its own secrets, parameters, bucket prefixes, key and log group", () => {
+    const statements = json(named(engine.resources, "sb-access").inputs.policy).Statement;
+    const byId = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
+    expect(byId.ReadOwnSecrets.Resource).toEqual(["arn:aws:secretsmanager:us-east-1:123456789012:secret:mysite"]);
+    expect(byId.ReadReleaseBundles.Resource).toEqual(["arn:aws:s3:::artifacts/releases/*"]);
+    expect(byId.WriteAndReadBackups.Resource).toEqual(["arn:aws:s3:::artifacts/backups/*"]);
+    for (const s of statements) {
+      expect(s.Resource).not.toContain("*");
+      expect(String(s.Action)).not.toMatch(/:\*$/);
+    }
+  });
+
+  it("boots Debian with IMDSv2, an encrypted gp3 root kept on termination, monitoring and termination protection", () => {
+    const instance = named(engine.resources, "sb-instance");
+    expect(instance.inputs).toMatchObject({
+      ami: "ami-mock-debian-12-arm64",
+      instanceType: "t4g.medium",
+      associatePublicIpAddress: false,
+      monitoring: true,
+      disableApiTermination: true,
+      metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { volumeType: "gp3", volumeSize: 30, encrypted: true, deleteOnTermination: false, kmsKeyId: "arn:aws:kms:us-east-1:123456789012:key/k" },
+    });
+    expect(instance.inputs.tags).toMatchObject({ owner: "web", "django-tiers:role": "single-box" });
+    expect(instance.options.ignoreChanges).toEqual(["ami", "userDataBase64"]);
+  });
+
+  it("gives the box gzipped cloud-config user data under 16 KB that names no secret", () => {
+    const userData = String(named(engine.resources, "sb-instance").inputs.userDataBase64);
+    const raw = Buffer.from(userData, "base64");
+    expect(raw.length).toBeLessThanOrEqual(16384);
+    const text = require("zlib").gunzipSync(raw).toString("utf8");
+    expect(text.startsWith("#cloud-config")).toBe(true);
+    expect(text).toContain("/usr/local/sbin/django-tiers-provision");
+    expect(text).not.toMatch(/mock-secret-/);
+  });
+
+  it("recovers and reboots itself on failed status checks, and tells the alert topic", () => {
+    expect(named(engine.resources, "sb-recover").inputs).toMatchObject({
+      metricName: "StatusCheckFailed_System",
+      alarmActions: ["arn:aws:automate:us-east-1:ec2:recover", "arn:aws:sns:us-east-1:123456789012:alerts"],
+    });
+    expect(named(engine.resources, "sb-reboot").inputs.alarmActions).toEqual(["arn:aws:automate:us-east-1:ec2:reboot", "arn:aws:sns:us-east-1:123456789012:alerts"]);
+  });
+
+  it("rolls releases out through an SSM association whose command names the versions", () => {
+    const rollout = named(engine.resources, "sb-rollout");
+    expect(rollout.inputs).toMatchObject({ name: "AWS-RunShellScript", targets: [{ key: "InstanceIds", values: ["sb-instance-id"] }] });
+    expect((rollout.inputs.parameters as any).commands).toBe("/usr/local/sbin/django-tiers-provision fetch release verify # releases: mysite=abc123; secrets: initial");
+  });
+});
+
+describe("Alerts", () => {
+  beforeAll(async () => {
+    const { Alerts } = require("../../components/alerts") as typeof import("../../components/alerts");
+    new Alerts("al", { kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/k", email: "ops@example.com" });
+    new Alerts("quiet", { kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/k" });
+    await engine.finish();
+  });
+  it("encrypts the topic and subscribes the email only when one is given", () => {
+    expect(named(engine.resources, "al-topic").inputs.kmsMasterKeyId).toBe("arn:aws:kms:us-east-1:123456789012:key/k");
+    expect(named(engine.resources, "al-email").inputs).toMatchObject({ protocol: "email", endpoint: "ops@example.com", topic: "arn:aws:sns:us-east-1:123456789012:al-topic" });
+    expect(engine.resources.filter((r) => r.name.startsWith("quiet-")).map((r) => r.name)).toEqual(["quiet-topic"]);
+  });
+});
+
+// Last, so it sees every component declared above.
 describe("every child of a component", () => {
   it("has its component as parent and a name prefixed by the component's", () => {
     const components = engine.resources.filter((r) => r.isComponent);

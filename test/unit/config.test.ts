@@ -110,6 +110,7 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["cloudflareZoneId", { cloudflareZoneId: "xyz" }, /32 lowercase hex/],
     ["acmeEmail", { domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef" }, /required when domains are set/],
     ["acmeEmail", { acmeEmail: "not-an-email" }, /email address/],
+    ["alertEmail", { alertEmail: "ops at example" }, /email address/],
     ["deletionProtection", { deletionProtection: "maybe" }, /true or false/],
     ["backupHourUtc", { backupHourUtc: 24 }, /at most 23/],
     ["backupRetentionDays", { backupRetentionDays: 3 }, /at least 7/],

@@ -1,0 +1,94 @@
+/**
+ * The offline plan: runs the stack program (`index.ts`) under the mock
+ * engine with a stack's config, and reports what `pulumi up` would create,
+ * the stack's outputs, its notes and relaxations, and the policy results.
+ */
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { runChecks, summarize } from "../policies";
+import { CheckResult, PlannedResource, Relaxation, SecretValue, UNKNOWN } from "../policies/types";
+import { deploymentsInProcess } from "../tiers";
+import { installMockEngine, setConfig, unwrap } from "./mock-engine";
+import { readStackConfig } from "./stack-files";
+
+export interface PlanReport {
+  project: string;
+  stack: string;
+  tier: string;
+  environment: string;
+  region: string;
+  resources: PlannedResource[];
+  outputs: Record<string, unknown>;
+  notes: string[];
+  relaxations: Relaxation[];
+  checks: CheckResult[];
+  summary: ReturnType<typeof summarize>;
+}
+
+export interface PlanOptions {
+  projectDir: string;
+  stack: string;
+  /** The stack program; default Pulumi.yaml's `main`, else `index.ts`. */
+  program?: string;
+  /** Extra or overriding config (`project:key` → value), e.g. for tests. */
+  overrides?: Record<string, unknown>;
+}
+
+/** Runs the plan. Throws the program's error (e.g. `SettingsError`) unchanged. */
+export async function planStack(opts: PlanOptions): Promise<PlanReport> {
+  const stackConfig = readStackConfig(opts.projectDir, opts.stack);
+  const config = { ...stackConfig.config, ...(opts.overrides ?? {}) };
+  const region = String(config["aws:region"] ?? "us-east-1");
+  const engine = installMockEngine({ project: stackConfig.project, stack: opts.stack, region });
+  setConfig(config, stackConfig.secretKeys);
+
+  const program = require(path.resolve(opts.projectDir, opts.program ?? stackConfig.main));
+  const deployments = deploymentsInProcess();
+  if (deployments.length !== 1) throw new Error(`the stack program made ${deployments.length} deployments; the plan reads exactly one`);
+  const deployment = deployments[0];
+
+  const outputs: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(program)) {
+    if (pulumi.Output.isInstance(value)) {
+      outputs[key] = (await pulumi.isSecret(value)) ? "[secret]" : await unwrap(value);
+    } else if (key !== "__esModule") {
+      outputs[key] = value;
+    }
+  }
+  const serverFiles = await unwrap(deployment.serverFiles);
+  await engine.finish();
+
+  const checks = runChecks({
+    tier: deployment.tier,
+    environment: deployment.environment,
+    resources: engine.resources,
+    serverFiles,
+    relaxations: deployment.relaxations,
+  });
+  return {
+    project: stackConfig.project,
+    stack: opts.stack,
+    tier: deployment.tier,
+    environment: deployment.environment,
+    region,
+    resources: engine.resources,
+    outputs,
+    notes: deployment.notes,
+    relaxations: deployment.relaxations,
+    checks,
+    summary: summarize(checks),
+  };
+}
+
+/** A resource's inputs made printable: secrets hidden, unknowns and assets named. */
+export function printable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(printable);
+  if (value instanceof SecretValue) return "[secret]";
+  if (value === UNKNOWN) return "[unknown until deploy]";
+  if (pulumi.asset.Archive.isInstance(value)) return "[archive]";
+  if (pulumi.asset.Asset.isInstance(value)) return "[asset]";
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, printable(v)]));
+  }
+  return value;
+}

@@ -1,0 +1,296 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { renderUserDataBase64 } from "../server";
+import type { BoxSpec } from "../server/types";
+import { Component, Transform, stackTags } from "./component";
+
+/** Debian's own AWS account: the official Debian cloud images. */
+export const DEBIAN_AMI_OWNER = "136693071363";
+
+export interface SingleBoxArgs {
+  /** VPC and the public subnet the box runs in. */
+  vpcId: pulumi.Input<string>;
+  subnetId: pulumi.Input<string>;
+  /**
+   * EC2 instance type; must match `architecture`. Changing it stops and
+   * starts the box (a minute of downtime), it does not replace it.
+   * @default "t4g.small"
+   */
+  instanceType?: string;
+  /**
+   * CPU architecture of the Debian 12 AMI.
+   * @default "arm64"
+   */
+  architecture?: "arm64" | "x86_64";
+  /**
+   * Root volume size in GiB (gp3, encrypted). It holds PostgreSQL's data.
+   * Growing is in place; shrinking is refused by AWS.
+   * @default 20
+   */
+  rootVolumeGb?: number;
+  /** What the box runs: rendered into its user data by server/. Holds no secret. */
+  spec: pulumi.Input<BoxSpec>;
+  /**
+   * Release versions by app. A change re-runs the rollout (`fetch release
+   * verify`) on the box through an SSM association: no stop, no replacement.
+   * @example { mysite: "3f2a9c1b7d0e" }
+   */
+  releases: Record<string, string>;
+  /**
+   * The generation of the apps' secrets (the `secretsRotation` setting). A
+   * change re-runs the rollout too, which rewrites secrets.env, resets the
+   * database password and restarts the programs.
+   * @default "initial"
+   */
+  secretsGeneration?: string;
+  /** Where the box reads and writes. Its role is scoped to exactly these. */
+  access: {
+    artifactsBucketArn: pulumi.Input<string>;
+    /** Key prefix the box writes database dumps under, ending in "/". */
+    backupPrefix: string;
+    secretArns: pulumi.Input<string>[];
+    parameterArns: pulumi.Input<string>[];
+    kmsKeyArn: pulumi.Input<string>;
+  };
+  /**
+   * Refuse API termination of the box (it holds the database) and keep its
+   * root volume if it is terminated anyway.
+   * @default false (the stack turns it on in prod)
+   */
+  deletionProtection?: boolean;
+  /** SNS topic every alarm of the box notifies (besides recovering or rebooting it). */
+  alertTopicArn: pulumi.Input<string>;
+  /**
+   * Days the box's CloudWatch log group keeps logs.
+   * @default 30
+   */
+  logRetentionDays?: number;
+  transform?: {
+    instance?: Transform<aws.ec2.InstanceArgs>;
+    securityGroup?: Transform<aws.ec2.SecurityGroupArgs>;
+    role?: Transform<aws.iam.RoleArgs>;
+  };
+}
+
+/** The rules of the box's security group: the web from anywhere, nothing else in. */
+export const SINGLE_BOX_INGRESS = [
+  { role: "in-http", port: 80, description: "HTTP from anywhere (ACME challenges and the redirect to HTTPS)" },
+  { role: "in-https", port: 443, description: "HTTPS from anywhere" },
+] as const;
+
+/**
+ * Out: only HTTP(S) — Debian mirrors, AWS APIs, Let's Encrypt. DNS and time
+ * go to the VPC's link-local resolver and time service, which security
+ * groups do not filter.
+ */
+export const SINGLE_BOX_EGRESS = [
+  { role: "out-http", port: 80, description: "HTTP to Debian mirrors" },
+  { role: "out-https", port: 443, description: "HTTPS to AWS APIs, Debian security and Let's Encrypt" },
+] as const;
+
+/**
+ * The first rung: one Debian VM running nginx, gunicorn under supervisor,
+ * PostgreSQL, Redis and the task worker. IMDSv2 only, encrypted gp3 root,
+ * no SSH (Session Manager instead), an Elastic IP, an instance role scoped
+ * to its own secrets, parameters and bucket prefixes, and self-recovery on
+ * a failed system status check.
+ */
+export class SingleBox extends Component {
+  public readonly instanceId: pulumi.Output<string>;
+  public readonly publicIp: pulumi.Output<string>;
+  public readonly publicDns: pulumi.Output<string>;
+  public readonly securityGroupId: pulumi.Output<string>;
+  public readonly roleArn: pulumi.Output<string>;
+  public readonly logGroupName: pulumi.Output<string>;
+  public readonly nodes: {
+    instance: aws.ec2.Instance;
+    eip: aws.ec2.Eip;
+    securityGroup: aws.ec2.SecurityGroup;
+    role: aws.iam.Role;
+    logGroup: aws.cloudwatch.LogGroup;
+    rollout: aws.ssm.Association;
+  };
+
+  constructor(name: string, args: SingleBoxArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("SingleBox", name, opts);
+    const architecture = args.architecture ?? "arm64";
+    const region = aws.getRegionOutput({}, { parent: this }).region;
+    const partition = aws.getPartitionOutput({}, { parent: this }).partition;
+
+    const securityGroup = this.child(aws.ec2.SecurityGroup, "sg", {
+      vpcId: args.vpcId,
+      description: "django-tiers single box: HTTP and HTTPS in, HTTP and HTTPS out",
+      // The edge role marks the one security group allowed to take 80/443 from the world (policies/).
+      tags: stackTags({ Name: this.childName("sg"), "django-tiers:role": "edge" }),
+    }, args.transform?.securityGroup);
+    for (const rule of SINGLE_BOX_INGRESS) {
+      this.child(aws.vpc.SecurityGroupIngressRule, rule.role, {
+        securityGroupId: securityGroup.id,
+        ipProtocol: "tcp",
+        fromPort: rule.port,
+        toPort: rule.port,
+        cidrIpv4: "0.0.0.0/0",
+        description: rule.description,
+      });
+    }
+    for (const rule of SINGLE_BOX_EGRESS) {
+      this.child(aws.vpc.SecurityGroupEgressRule, rule.role, {
+        securityGroupId: securityGroup.id,
+        ipProtocol: "tcp",
+        fromPort: rule.port,
+        toPort: rule.port,
+        cidrIpv4: "0.0.0.0/0",
+        description: rule.description,
+      });
+    }
+
+    const logGroup = this.child(aws.cloudwatch.LogGroup, "logs", {
+      name: `/django-tiers/${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+      retentionInDays: args.logRetentionDays ?? 30,
+      kmsKeyId: args.access.kmsKeyArn,
+      tags: stackTags(),
+    });
+
+    const role = this.child(aws.iam.Role, "role", {
+      description: "django-tiers single box: reads its own secrets, parameters and releases; writes its backups and logs",
+      assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+      }),
+      tags: stackTags(),
+    }, args.transform?.role);
+    // Session Manager replaces SSH; the same agent runs release rollouts (the association below).
+    this.child(aws.iam.RolePolicyAttachment, "ssm-core", {
+      role: role.name,
+      policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+    });
+    const a = args.access;
+    this.child(aws.iam.RolePolicy, "access", {
+      role: role.id,
+      policy: pulumi
+        .all([a.artifactsBucketArn, pulumi.all(a.secretArns), pulumi.all(a.parameterArns), a.kmsKeyArn, logGroup.arn])
+        .apply(([bucketArn, secretArns, parameterArns, keyArn, logGroupArn]) =>
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
+              { Sid: "ReadReleasePointers", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: parameterArns },
+              { Sid: "ReadReleaseBundles", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucketArn}/releases/*`] },
+              { Sid: "WriteAndReadBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: [`${bucketArn}/${a.backupPrefix}*`] },
+              {
+                Sid: "ListBackups",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: [bucketArn],
+                Condition: { StringLike: { "s3:prefix": [`${a.backupPrefix}*`] } },
+              },
+              { Sid: "UseStackKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [keyArn] },
+              {
+                Sid: "ShipLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                Resource: [logGroupArn, `${logGroupArn}:*`],
+              },
+            ],
+          }),
+        ),
+    });
+    const profile = this.child(aws.iam.InstanceProfile, "profile", { role: role.name, tags: stackTags() });
+
+    const ami = aws.ec2.getAmiOutput({
+      owners: [DEBIAN_AMI_OWNER],
+      mostRecent: true,
+      filters: [
+        { name: "name", values: [`debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
+        { name: "architecture", values: [architecture] },
+        { name: "virtualization-type", values: ["hvm"] },
+        { name: "root-device-type", values: ["ebs"] },
+      ],
+    }, { parent: this });
+
+    const deletionProtection = args.deletionProtection ?? false;
+    const instance = this.child(aws.ec2.Instance, "instance", {
+      ami: ami.id,
+      instanceType: args.instanceType ?? "t4g.small",
+      subnetId: args.subnetId,
+      vpcSecurityGroupIds: [securityGroup.id],
+      iamInstanceProfile: profile.name,
+      // The Elastic IP is the public address; no second, implicit one.
+      associatePublicIpAddress: false,
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+      rootBlockDevice: {
+        volumeType: "gp3",
+        volumeSize: args.rootVolumeGb ?? 20,
+        encrypted: true,
+        kmsKeyId: a.kmsKeyArn,
+        deleteOnTermination: !deletionProtection,
+        tags: stackTags({ Name: this.childName("root") }),
+      },
+      monitoring: true,
+      disableApiTermination: deletionProtection,
+      // Gzipped cloud-config: the rendered files are ~50 KB as text, EC2 takes 16 KB (renderUserDataBase64 enforces it).
+      userDataBase64: pulumi.output(args.spec).apply((spec) => renderUserDataBase64(spec)),
+      userDataReplaceOnChange: false,
+      tags: stackTags({ Name: this.childName("instance"), "django-tiers:role": "single-box" }),
+    }, args.transform?.instance, {
+      // The box holds the database: a newer Debian AMI must not replace it, and user data only runs on
+      // first boot (later changes roll out through the association), so neither may stop or replace it.
+      ignoreChanges: ["ami", "userDataBase64"],
+    });
+
+    const eip = this.child(aws.ec2.Eip, "eip", { domain: "vpc", instance: instance.id, tags: stackTags({ Name: this.childName("eip") }) });
+
+    // EC2 moves the box to healthy hardware on a failed system check, keeping its volume, IP and id.
+    this.child(aws.cloudwatch.MetricAlarm, "recover", {
+      alarmDescription: "Recover the single box when its host fails the system status check",
+      namespace: "AWS/EC2",
+      metricName: "StatusCheckFailed_System",
+      dimensions: { InstanceId: instance.id },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 2,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      alarmActions: [pulumi.interpolate`arn:${partition}:automate:${region}:ec2:recover`, args.alertTopicArn],
+      okActions: [args.alertTopicArn],
+      tags: stackTags(),
+    });
+    this.child(aws.cloudwatch.MetricAlarm, "reboot", {
+      alarmDescription: "Reboot the single box when its operating system fails the instance status check",
+      namespace: "AWS/EC2",
+      metricName: "StatusCheckFailed_Instance",
+      dimensions: { InstanceId: instance.id },
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 3,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      alarmActions: [pulumi.interpolate`arn:${partition}:automate:${region}:ec2:reboot`, args.alertTopicArn],
+      okActions: [args.alertTopicArn],
+      tags: stackTags(),
+    });
+
+    // A release changes only this association's parameters: SSM re-runs the rollout on the running box.
+    const releaseList = Object.entries(args.releases).sort(([x], [y]) => x.localeCompare(y)).map(([app, v]) => `${app}=${v}`).join(" ");
+    const rollout = this.child(aws.ssm.Association, "rollout", {
+      name: "AWS-RunShellScript",
+      targets: [{ key: "InstanceIds", values: [instance.id] }],
+      parameters: {
+        commands: `/usr/local/sbin/django-tiers-provision fetch release verify # releases: ${releaseList}; secrets: ${args.secretsGeneration ?? "initial"}`,
+        executionTimeout: "1800",
+      },
+      complianceSeverity: "HIGH",
+      maxConcurrency: "1",
+      maxErrors: "0",
+    }, undefined, { dependsOn: [eip] });
+
+    this.instanceId = instance.id;
+    this.publicIp = eip.publicIp;
+    this.publicDns = eip.publicDns;
+    this.securityGroupId = securityGroup.id;
+    this.roleArn = role.arn;
+    this.logGroupName = logGroup.name;
+    this.nodes = { instance, eip, securityGroup, role, logGroup, rollout };
+    this.registerOutputs({ instanceId: this.instanceId, publicIp: this.publicIp, publicDns: this.publicDns });
+  }
+}

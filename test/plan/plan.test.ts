@@ -1,0 +1,105 @@
+/**
+ * `npm run plan` as a newcomer runs it: the real CLI in a child process, for
+ * every stack file in the repo, with the policy checks, and with bad config.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+
+const repo = path.resolve(__dirname, "../..");
+
+function plan(...args: string[]) {
+  const r = spawnSync(path.join(repo, "node_modules/.bin/tsx"), [path.join(repo, "cli/plan.ts"), ...args], { cwd: repo, encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function planJson(...args: string[]) {
+  const r = plan(...args, "--json");
+  if (r.code !== 0) throw new Error(`plan ${args.join(" ")} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+describe.each(["dev", "staging", "prod"])("plan --stack %s", (stack) => {
+  let report: any;
+  beforeAll(() => {
+    report = planJson("--stack", stack);
+  });
+
+  it("passes every policy check that applies, and says why for the others", () => {
+    const failing = report.checks.filter((c: any) => c.status === "fail");
+    expect(failing).toEqual([]);
+    for (const c of report.checks.filter((c: any) => c.status === "not-applicable" || c.status === "relaxed")) {
+      expect(String(c.reason ?? "")).not.toBe("");
+    }
+    expect(report.summary.pass).toBeGreaterThan(20);
+  });
+
+  it("gives every resource a parent component, except the stack itself and providers", () => {
+    const urns = new Set(report.resources.map((r: any) => r.urn));
+    const topLevel = report.resources.filter((r: any) => !r.isComponent && !r.isProvider && r.type !== "pulumi:pulumi:Stack" && !urns.has(r.parent));
+    expect(topLevel.map((r: any) => r.name)).toEqual([]);
+  });
+
+  it("never prints a secret value", () => {
+    expect(JSON.stringify(report)).not.toMatch(/mock-secret-/);
+  });
+
+  it("creates the single box with its guarantees", () => {
+    const instance = report.resources.find((r: any) => r.type === "aws:ec2/instance:Instance");
+    expect(instance.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+    expect(instance.inputs.rootBlockDevice).toMatchObject({ encrypted: true, volumeType: "gp3" });
+    expect(instance.inputs.disableApiTermination).toBe(stack === "prod");
+    expect(instance.options.ignoreChanges).toEqual(expect.arrayContaining(["ami", "userDataBase64"]));
+  });
+});
+
+describe("plan output", () => {
+  it("prints a tree by parent, the count, notes, relaxations and policy results", () => {
+    const r = plan("--stack", "dev");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Plan for django-tiers\/dev: tier single-box, environment dev, region us-east-1/);
+    expect(r.stdout).toMatch(/Resources: \d+ to create, in \d+ components/);
+    expect(r.stdout).toMatch(/\n[├└]─ django-tiers:index:SingleBox box\n/);
+    expect(r.stdout).toMatch(/\n[│ ]  [├└]─ aws:ec2\/instance:Instance box-instance  instanceType=t4g.small/);
+    expect(r.stdout).toContain("No domain: the site is served over plain HTTP");
+    expect(r.stdout).toContain("No NAT gateway");
+    expect(r.stdout).toContain("deletionProtection is off (dev)");
+    expect(r.stdout).toMatch(/secrets-rotation \(setting secretsRotation\)/);
+    expect(r.stdout).toMatch(/Policy checks: \d+ pass/);
+  });
+
+  it("counts in text what it lists in JSON", () => {
+    const text = plan("--stack", "dev").stdout;
+    const json = planJson("--stack", "dev");
+    const cloud = json.resources.filter((r: any) => !r.isComponent && r.type !== "pulumi:pulumi:Stack").length;
+    expect(text).toContain(`Resources: ${cloud} to create`);
+  });
+
+  it("shows what a setting changes (--set), e.g. DNS records for a domain", () => {
+    const json = planJson("--stack", "dev", "--set", "domains=[\"app.example.org\"]", "--set", "cloudflareZoneId=0123456789abcdef0123456789abcdef", "--set", "acmeEmail=ops@example.org");
+    const records = json.resources.filter((r: any) => r.type === "cloudflare:index/dnsRecord:DnsRecord");
+    expect(records.map((r: any) => [r.inputs.name, r.inputs.content])).toEqual([["app.example.org", "203.0.113.20"]]);
+    expect(json.outputs.siteUrls).toEqual(["https://app.example.org/"]);
+  });
+});
+
+describe("plan with bad config", () => {
+  it("exits 2 with the validation message and declares nothing", () => {
+    const r = plan("--stack", "dev", "--set", "tier=kubernetes", "--set", "rootVolumeGb=-5");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('django-tiers:tier (got "kubernetes"): must be one of "single-box"');
+    expect(r.stderr).toContain("django-tiers:rootVolumeGb (got -5): must be at least 8");
+    expect(r.stdout).not.toContain("Resources:");
+  });
+
+  it("reports the error as JSON with --json", () => {
+    const r = plan("--stack", "dev", "--set", "taskWorker=huey", "--json");
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: "SettingsError", message: expect.stringContaining("django-tiers:taskWorker") });
+  });
+
+  it("names the stacks that exist when the stack file is missing", () => {
+    const r = plan("--stack", "qa");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/No stack file Pulumi\.qa\.yaml .* stacks here: dev, prod, staging/);
+  });
+});

@@ -1,0 +1,36 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { Relaxation } from "../policies/types";
+import type { RenderedFile } from "../server/types";
+
+/** The stack's outputs (`pulumi stack output`). Secrets stay Pulumi secrets. */
+export interface StackOutputs {
+  tier: pulumi.Output<string>;
+  environment: pulumi.Output<string>;
+  /** Where the site answers: https://<domain>/ for each domain, else http://<public name>/. */
+  siteUrls: pulumi.Output<string[]>;
+  publicIp: pulumi.Output<string>;
+  instanceId: pulumi.Output<string>;
+  /** The command that opens a shell on the box (Session Manager; there is no SSH). */
+  sessionCommand: pulumi.Output<string>;
+  artifactsBucket: pulumi.Output<string>;
+  /** Bucket receiving S3 access logs; give it to other buckets' `accessLogs`. */
+  logsBucket: pulumi.Output<string>;
+  alertTopicArn: pulumi.Output<string>;
+  /** Release version per app. */
+  releases: pulumi.Output<Record<string, string>>;
+  /** Secrets Manager ARN per app (the ARN, not the secret). */
+  secretArns: pulumi.Output<Record<string, string>>;
+}
+
+/** What deploying a tier gives back to the stack program and the plan. */
+export interface Deployment {
+  tier: string;
+  environment: "dev" | "staging" | "prod";
+  outputs: StackOutputs;
+  /** Files rendered for each server role, for the policy checks and the plan. */
+  serverFiles: pulumi.Output<Record<string, RenderedFile[]>>;
+  /** What the plan should tell the user about this stack (implications of its settings). */
+  notes: string[];
+  /** Checks this stack deliberately relaxes, each with its setting and reason. */
+  relaxations: Relaxation[];
+}
