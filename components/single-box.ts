@@ -88,6 +88,12 @@ export const SINGLE_BOX_EGRESS = [
   { role: "out-https", port: 443, description: "HTTPS to AWS APIs, Debian security and Let's Encrypt" },
 ] as const;
 
+/** The box's status-check alarms and what EC2 does when they fire. */
+const SELF_HEALING = [
+  { role: "recover", metric: "StatusCheckFailed_System", action: "recover", minutes: 2, description: "Recover the single box when its host fails the system status check" },
+  { role: "reboot", metric: "StatusCheckFailed_Instance", action: "reboot", minutes: 3, description: "Reboot the single box when its operating system fails the instance status check" },
+] as const;
+
 /**
  * The first rung: one Debian VM running nginx, gunicorn under supervisor,
  * PostgreSQL, Redis and the task worker. IMDSv2 only, encrypted gp3 root,
@@ -240,35 +246,24 @@ export class SingleBox extends Component {
 
     const eip = this.child(aws.ec2.Eip, "eip", { domain: "vpc", instance: instance.id, tags: stackTags({ Name: this.childName("eip") }) });
 
-    // EC2 moves the box to healthy hardware on a failed system check, keeping its volume, IP and id.
-    this.child(aws.cloudwatch.MetricAlarm, "recover", {
-      alarmDescription: "Recover the single box when its host fails the system status check",
-      namespace: "AWS/EC2",
-      metricName: "StatusCheckFailed_System",
-      dimensions: { InstanceId: instance.id },
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 2,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      alarmActions: [pulumi.interpolate`arn:${partition}:automate:${region}:ec2:recover`, args.alertTopicArn],
-      okActions: [args.alertTopicArn],
-      tags: stackTags(),
-    });
-    this.child(aws.cloudwatch.MetricAlarm, "reboot", {
-      alarmDescription: "Reboot the single box when its operating system fails the instance status check",
-      namespace: "AWS/EC2",
-      metricName: "StatusCheckFailed_Instance",
-      dimensions: { InstanceId: instance.id },
-      statistic: "Maximum",
-      period: 60,
-      evaluationPeriods: 3,
-      threshold: 1,
-      comparisonOperator: "GreaterThanOrEqualToThreshold",
-      alarmActions: [pulumi.interpolate`arn:${partition}:automate:${region}:ec2:reboot`, args.alertTopicArn],
-      okActions: [args.alertTopicArn],
-      tags: stackTags(),
-    });
+    // Self-healing: EC2 moves the box to healthy hardware on a failed system check (keeping its volume, IP
+    // and id) and reboots it on a failed instance check; both tell the alert topic.
+    for (const check of SELF_HEALING) {
+      this.child(aws.cloudwatch.MetricAlarm, check.role, {
+        alarmDescription: check.description,
+        namespace: "AWS/EC2",
+        metricName: check.metric,
+        dimensions: { InstanceId: instance.id },
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: check.minutes,
+        threshold: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        alarmActions: [pulumi.interpolate`arn:${partition}:automate:${region}:ec2:${check.action}`, args.alertTopicArn],
+        okActions: [args.alertTopicArn],
+        tags: stackTags(),
+      });
+    }
 
     // A release changes only this association's parameters: SSM re-runs the rollout on the running box.
     const releaseList = Object.entries(args.releases).sort(([x], [y]) => x.localeCompare(y)).map(([app, v]) => `${app}=${v}`).join(" ");
