@@ -1,8 +1,12 @@
-/** Tests are transpiled by swc (fast, no type-check); `npm run typecheck` runs tsc. */
+/**
+ * Tests are transpiled by ts-jest without type-checking (isolatedModules:
+ * fast); `npm run typecheck` (tsc --noEmit, strict) runs before jest in
+ * `npm test`.
+ */
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { parser: { syntax: "typescript" }, target: "es2022" } }] },
+  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true, diagnostics: false }] },
   testTimeout: 120000,
 };
