@@ -4,20 +4,20 @@
  *
  *   import { SingleBox, Network } from "django-tiers";
  */
-export { Alerts, AlertsArgs } from "./components/alerts";
-export { Artifacts, ArtifactsArgs } from "./components/artifacts";
-export { Backup, BackupArgs } from "./components/backup";
+export { Alerts, type AlertsArgs } from "./components/alerts";
+export { Artifacts, type ArtifactsArgs } from "./components/artifacts";
+export { Backup, type BackupArgs } from "./components/backup";
 export { bundleArchive, bundleVersion } from "./components/bundle";
-export { Component, Transform, applyTransform } from "./components/component";
-export { DnsRecords, DnsRecordsArgs } from "./components/dns";
-export { StackKey, StackKeyArgs } from "./components/encryption";
-export { Network, NetworkArgs, subnetCidrs } from "./components/network";
-export { PrivateBucket, PrivateBucketArgs } from "./components/private-bucket";
-export { Release, ReleaseArgs } from "./components/release";
+export { Component, type Transform, applyTransform } from "./components/component";
+export { DnsRecords, type DnsRecordsArgs } from "./components/dns";
+export { StackKey, type StackKeyArgs } from "./components/encryption";
+export { Network, type NetworkArgs, subnetCidrs } from "./components/network";
+export { PrivateBucket, type PrivateBucketArgs } from "./components/private-bucket";
+export { Release, type ReleaseArgs } from "./components/release";
 export { releaseBundleKey } from "./server";
-export { AppSecrets, AppSecretsArgs } from "./components/secrets";
-export { SingleBox, SingleBoxArgs } from "./components/single-box";
+export { AppSecrets, type AppSecretsArgs } from "./components/secrets";
+export { SingleBox, type SingleBoxArgs } from "./components/single-box";
 export * from "./config";
-export { deployStack, Deployment, StackOutputs } from "./tiers";
+export { deployStack, type Deployment, type StackOutputs } from "./tiers";
 export { runChecks, ALL_CHECKS } from "./policies";
 export type { BoxSpec, AppSpec, RenderedFile } from "./server/types";
