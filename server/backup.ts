@@ -11,10 +11,13 @@ import type { BoxSpec, RenderedFile } from "./types";
 const BACKUP_MINUTE = 15;
 
 export function renderBackupFiles(spec: BoxSpec): RenderedFile[] {
+  const cron = { path: CRON_FILE, mode: "0644", owner: "root:root", content: renderCron(spec) };
+  // Dumps are of the box's own PostgreSQL; an external database (RDS) keeps its own automated backups.
+  if (spec.database) return [cron];
   return [
     { path: BACKUP_SCRIPT, mode: "0755", owner: "root:root", content: renderBackupScript(spec) },
     { path: RESTORE_SCRIPT, mode: "0755", owner: "root:root", content: renderRestoreScript(spec) },
-    { path: CRON_FILE, mode: "0644", owner: "root:root", content: renderCron(spec) },
+    cron,
   ];
 }
 
@@ -59,10 +62,14 @@ export function renderCron(spec: BoxSpec): string {
     "# Rendered by django-tiers; edits are overwritten. Times are the box's clock (UTC).",
     "SHELL=/bin/bash",
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-    "",
-    `# Nightly database dumps to s3://${spec.artifactsBucket}/${spec.backup.prefix}<app>/.`,
-    `${BACKUP_MINUTE} ${spec.backup.hourUtc} * * * root ${BACKUP_SCRIPT} >>${LOG_DIR}/backup.log 2>&1`,
   ];
+  if (!spec.database) {
+    lines.push(
+      "",
+      `# Nightly database dumps to s3://${spec.artifactsBucket}/${spec.backup.prefix}<app>/.`,
+      `${BACKUP_MINUTE} ${spec.backup.hourUtc} * * * root ${BACKUP_SCRIPT} >>${LOG_DIR}/backup.log 2>&1`,
+    );
+  }
   if (spec.tls.mode === "letsencrypt") {
     lines.push(
       "",
@@ -175,6 +182,14 @@ fi
 log "$app: stopping \${programs[*]}"
 stopped=1
 supervisorctl stop "\${programs[@]}"
+
+# A dropped database is created again, empty and owned by the app's role (as
+# phase install creates it), for the dump to fill. App names are [a-z][a-z0-9]*.
+if [[ -z $(cd / && runuser -u postgres -- psql -XAtq -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$app'") ]]; then
+  log "$app: the database does not exist: creating it"
+  (cd / && runuser -u postgres -- createdb --owner="$app" "$app")
+  (cd / && runuser -u postgres -- psql -Xq -d postgres -c "REVOKE ALL ON DATABASE \\"$app\\" FROM PUBLIC")
+fi
 
 log "$app: pg_restore --clean --if-exists from $src"
 # One transaction: a failed restore leaves the database as it was.

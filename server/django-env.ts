@@ -26,6 +26,13 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
   // With no domain the app is nginx's default server: the box reaches it as
   // localhost (phase verify), the world by the public name fetched at boot.
   const hosts = app.domains.length > 0 ? app.domains : ["localhost", "127.0.0.1"];
+  const db = spec.database;
+  const dbEngine = db ? (db.engine === "postgres" ? "postgresql" : "mysql") : "postgresql";
+  const dbHost = db?.host ?? "127.0.0.1";
+  const dbPort = String(db?.port ?? 5432);
+  const dbUser = db?.user ?? app.name;
+  // An external cache speaks TLS with an AUTH token (REDIS_PASSWORD in secrets.env, added by the settings module).
+  const redis = spec.cache ? `rediss://${spec.cache.host}:${spec.cache.port}` : REDIS;
   const env: Array<[string, string]> = [
     ["DJANGO_TIERS_APP", app.name],
     ["DJANGO_TIERS_ENVIRONMENT", spec.environment],
@@ -35,16 +42,27 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
     ["DJANGO_ALLOWED_HOSTS", hosts.join(",")],
     ["DJANGO_TIERS_ADD_INSTANCE_HOSTS", app.domains.length === 0 ? "1" : "0"],
     ["DJANGO_CSRF_TRUSTED_ORIGINS", app.domains.map((d) => `${scheme}://${d}`).join(",")],
-    ["DATABASE_HOST", "127.0.0.1"],
-    ["DATABASE_PORT", "5432"],
+    ["DATABASE_ENGINE", dbEngine],
+    ["DATABASE_HOST", dbHost],
+    ["DATABASE_PORT", dbPort],
     ["DATABASE_NAME", app.name],
-    ["DATABASE_USER", app.name],
+    ["DATABASE_USER", dbUser],
+    // RDS forces TLS (rds.force_ssl / require_secure_transport); on the box the socket stays local.
+    ["DATABASE_TLS", db ? "1" : "0"],
     // No password here: it is DATABASE_PASSWORD in secrets.env.
-    ["DATABASE_URL", `postgres://${app.name}@127.0.0.1:5432/${app.name}`],
-    ["REDIS_URL", `${REDIS}/${dbs.cache}`],
+    ["DATABASE_URL", `${db && db.engine !== "postgres" ? "mysql" : "postgres"}://${dbUser}@${dbHost}:${dbPort}/${app.name}`],
+    ["REDIS_URL", `${redis}/${dbs.cache}`],
   ];
-  if (spec.taskWorker === "celery") env.push(["CELERY_BROKER_URL", `${REDIS}/${dbs.queue}`]);
-  if (spec.taskWorker === "rq") env.push(["RQ_REDIS_URL", `${REDIS}/${dbs.queue}`]);
+  if (spec.taskWorker === "celery") env.push(["CELERY_BROKER_URL", `${redis}/${dbs.queue}`]);
+  if (spec.taskWorker === "rq") env.push(["RQ_REDIS_URL", `${redis}/${dbs.queue}`]);
+  if (spec.objectStorage) {
+    env.push(
+      ["DJANGO_STORAGE", "s3"],
+      ["DJANGO_STATIC_BUCKET", spec.objectStorage.staticBucket],
+      ["DJANGO_MEDIA_BUCKET", spec.objectStorage.mediaBucket],
+      ["AWS_S3_REGION_NAME", spec.region],
+    );
+  }
   env.push(
     ["DJANGO_TIERS_LONGEST_TASK_SECONDS", String(spec.longestTaskSeconds)],
     ["DJANGO_STATIC_ROOT", paths.static],
@@ -225,9 +243,19 @@ if django.VERSION < (4, 0):
     # Before 4.0 the entries are host names without a scheme.
     CSRF_TRUSTED_ORIGINS = [o.split("://", 1)[-1] for o in CSRF_TRUSTED_ORIGINS]
 
+_DB_ENGINE = _env("DATABASE_ENGINE", "postgresql")
+_DB_TLS = _flag("DATABASE_TLS")
+if _DB_ENGINE == "mysql":
+    _DB_OPTIONS = {"connect_timeout": 5, "charset": "utf8mb4"}
+    if _DB_TLS:
+        _DB_OPTIONS["ssl_mode"] = "REQUIRED"
+else:
+    _DB_OPTIONS = {"connect_timeout": 5}
+    if _DB_TLS:
+        _DB_OPTIONS["sslmode"] = "require"
 DATABASES = {
     "default": {
-        "ENGINE": "django.db.backends.postgresql",
+        "ENGINE": "django.db.backends." + _DB_ENGINE,
         "NAME": _env("DATABASE_NAME", _APP),
         "USER": _env("DATABASE_USER", _APP),
         "PASSWORD": _required("DATABASE_PASSWORD"),
@@ -235,11 +263,23 @@ DATABASES = {
         "PORT": _env("DATABASE_PORT", "5432"),
         "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
-        "OPTIONS": {"connect_timeout": 5},
+        "OPTIONS": _DB_OPTIONS,
     }
 }
 
-_REDIS_URL = _env("REDIS_URL")
+
+def _with_redis_password(url):
+    """An external cache needs its AUTH token (REDIS_PASSWORD, secrets.env) in the URL."""
+    password = _env("REDIS_PASSWORD")
+    if not url or not password or "@" in url:
+        return url
+    from urllib.parse import quote
+
+    scheme, rest = url.split("://", 1)
+    return "%s://:%s@%s" % (scheme, quote(password, safe=""), rest)
+
+
+_REDIS_URL = _with_redis_password(_env("REDIS_URL"))
 if _REDIS_URL and importlib.util.find_spec("django_redis") is not None:
     CACHES = {
         "default": {
@@ -266,7 +306,12 @@ elif _REDIS_URL:
     }
 
 if _env("CELERY_BROKER_URL"):
-    CELERY_BROKER_URL = _env("CELERY_BROKER_URL")
+    CELERY_BROKER_URL = _with_redis_password(_env("CELERY_BROKER_URL"))
+    if CELERY_BROKER_URL.startswith("rediss://"):
+        import ssl
+
+        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+        CELERY_REDIS_BACKEND_USE_SSL = CELERY_BROKER_USE_SSL
     # Redis re-delivers a task not acknowledged within the visibility timeout:
     # keep it well above the longest task.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(3600, 2 * _LONGEST_TASK)}
@@ -274,12 +319,26 @@ if _env("CELERY_BROKER_URL"):
 
 if _env("RQ_REDIS_URL"):
     # django-rq's setting; plain rq reads RQ_REDIS_URL itself.
-    RQ_QUEUES = {"default": {"URL": _env("RQ_REDIS_URL"), "DEFAULT_TIMEOUT": _LONGEST_TASK}}
+    RQ_QUEUES = {"default": {"URL": _with_redis_password(_env("RQ_REDIS_URL")), "DEFAULT_TIMEOUT": _LONGEST_TASK}}
 
 STATIC_URL = "/static/"
 STATIC_ROOT = _env("DJANGO_STATIC_ROOT")
 MEDIA_URL = "/media/"
 MEDIA_ROOT = _env("DJANGO_MEDIA_ROOT")
+if _env("DJANGO_STORAGE") == "s3":
+    # django-storages through the instance role (boto3 finds its credentials
+    # through IMDSv2). The buckets are private: browsers get signed URLs.
+    _S3 = {"region_name": _env("AWS_S3_REGION_NAME"), "signature_version": "s3v4", "querystring_auth": True, "default_acl": None}
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3boto3.S3Boto3Storage",
+            "OPTIONS": dict(_S3, bucket_name=_env("DJANGO_MEDIA_BUCKET"), file_overwrite=False),
+        },
+        "staticfiles": {
+            "BACKEND": "storages.backends.s3boto3.S3StaticStorage",
+            "OPTIONS": dict(_S3, bucket_name=_env("DJANGO_STATIC_BUCKET")),
+        },
+    }
 # nginx (www-data) serves media from disk, whatever the process umask.
 FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755

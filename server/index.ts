@@ -4,7 +4,9 @@
  * BoxSpec and give EC2 renderUserDataBase64(spec) as the instance's user data.
  */
 import { renderBackupFiles } from "./backup";
+import { APPLY_CONFIG, APPLY_CONFIG_PY } from "./box-config";
 import { gzipUserData, renderCloudConfig } from "./cloud-init";
+import { renderCloudWatchAgentFiles } from "./cloudwatch-agent";
 import { renderDjangoEnvFiles } from "./django-env";
 import { renderGunicornFile } from "./gunicorn";
 import { renderLogrotateFile } from "./logrotate";
@@ -12,6 +14,7 @@ import { renderNginxFiles } from "./nginx";
 import { renderProvisionFiles } from "./provision";
 import { renderSupervisorFile } from "./supervisor";
 import { renderSystemFiles } from "./system";
+import { PROVISION_SCRIPT, SECRETS_TO_ENV } from "./paths";
 import type { BoxSpec, RenderedFile } from "./types";
 import { validateBoxSpec } from "./validate";
 
@@ -24,6 +27,9 @@ export { appEnvironment, HSTS_SECONDS } from "./django-env";
 export { provisionPackages } from "./provision";
 export { stripComments, USER_DATA_LIMIT_BYTES } from "./cloud-init";
 export { shellQuote } from "./quote";
+export { APPLY_CONFIG, boxConfigKey, boxConfigVersion, renderBoxConfig } from "./box-config";
+export { AGENT_METRICS, CLOUDWATCH_AGENT_CONFIG, renderCloudWatchAgentConfig, shippedLogs } from "./cloudwatch-agent";
+export type { BoxSpecWithCloudWatch, CloudWatchAgentSettings, ShippedLog } from "./cloudwatch-agent";
 
 /** Every file of the box, validated and in a stable order. Throws BoxSpecError on a bad spec. */
 export function renderBox(spec: BoxSpec): RenderedFile[] {
@@ -37,6 +43,9 @@ export function renderBox(spec: BoxSpec): RenderedFile[] {
     ...renderSystemFiles(spec),
     renderLogrotateFile(spec),
     ...renderBackupFiles(spec),
+    // Only when the spec names the box's log group (the proposed BoxSpec.cloudWatch).
+    ...renderCloudWatchAgentFiles(spec),
+    { path: APPLY_CONFIG, mode: "0644", owner: "root:root", content: APPLY_CONFIG_PY },
   ];
   const seen = new Set<string>();
   for (const file of files) {
@@ -47,13 +56,20 @@ export function renderBox(spec: BoxSpec): RenderedFile[] {
 }
 
 /**
- * The instance's user data as text: a #cloud-config writing every file of
- * renderBox (full-line comments dropped) and running the provisioning script.
+ * The instance's user data as text: a #cloud-config writing the bootstrap
+ * files of renderBox (full-line comments dropped) and running the
+ * provisioning script, whose phase fetch applies the rest.
  * Too large for EC2 as text: give EC2 renderUserDataBase64 instead.
  */
 export function renderUserData(spec: BoxSpec): string {
-  return renderCloudConfig(spec, renderBox(spec));
+  // The first fetch brings every file in the configuration document: user data
+  // carries only what that fetch needs, and stays far below EC2's 16 KB (all the
+  // files are about 60 KB as text and 16 KB gzipped with one app).
+  return renderCloudConfig(spec, renderBox(spec).filter((f) => BOOTSTRAP_FILES.includes(f.path)));
 }
+
+/** What a box needs before its first fetch brings the configuration document. */
+export const BOOTSTRAP_FILES: readonly string[] = [PROVISION_SCRIPT, SECRETS_TO_ENV, APPLY_CONFIG];
 
 /**
  * The user data EC2 gets: renderUserData gzipped (cloud-init unpacks it) and

@@ -171,9 +171,11 @@ function healthzLocation(app: AppSpec): string {
     }`;
 }
 
-function appLocations(app: AppSpec): string {
+function appLocations(app: AppSpec, filesOnS3: boolean): string {
   const paths = appPaths(app.name);
-  return `    # collectstatic output of the live release: the "current" link switches it
+  // With object storage, django-storages puts static and media on S3 and
+  // renders their URLs there: nginx serves neither.
+  const fileLocations = filesOnS3 ? "" : `    # collectstatic output of the live release: the "current" link switches it
     # together with the code.
     location /static/ {
         alias ${paths.static}/;
@@ -189,7 +191,8 @@ function appLocations(app: AppSpec): string {
         add_header Content-Security-Policy "script-src 'none'";
     }
 
-${healthzLocation(app)}
+`;
+  return `${fileLocations}${healthzLocation(app)}
 
     location / {
         proxy_pass http://${upstreamName(app)};
@@ -215,7 +218,7 @@ ${listen}
     server_name ${serverName(app)};
 ${proxySettings(spec, app)}
 
-${appLocations(app)}
+${appLocations(app, spec.objectStorage !== undefined)}
 }
 `;
   }
@@ -239,7 +242,7 @@ server {
     ssl_certificate_key ${paths.certPrivkey};
 ${proxySettings(spec, app)}
 
-${appLocations(app)}
+${appLocations(app, spec.objectStorage !== undefined)}
 }
 `;
 }

@@ -9,16 +9,27 @@ import {
   ACME_WEBROOT, APPS_DIR, BACKUP_DIR, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
   MIGRATE_LOCKED, NO_RELEASE, programNames, PROVISION_SCRIPT, SECRETS_TO_ENV, SOCKET_DIR, SOCKET_GROUP, STATE_DIR,
 } from "./paths";
+import { APPLY_CONFIG } from "./box-config";
 import { bashArray, bashAssoc, shellQuote } from "./quote";
 import type { BoxSpec, RenderedFile } from "./types";
 
 /** Debian packages phase install ensures (python3-django comes from bookworm-backports). */
 export function provisionPackages(spec: BoxSpec): string[] {
   const packages = [
-    "ca-certificates", "curl", "nginx", "postgresql", "redis-server", "supervisor", "python3", "python3-venv",
+    "ca-certificates", "curl", "nginx", "supervisor", "python3", "python3-venv",
     "python3-pip", "python3-gunicorn", "python3-psycopg2", "python3-redis", "python3-django-redis", "logrotate", "cron",
     "unattended-upgrades",
+    // Debian's Django ships the admin's jQuery as a symlink into libjs-jquery, only
+    // a Recommends: without it (--no-install-recommends) collectstatic fails on the
+    // dangling link for every project that installs django.contrib.admin.
+    "libjs-jquery",
   ];
+  // The database and the cache run on the box unless they are external services.
+  if (!spec.database) packages.push("postgresql");
+  else if (spec.database.engine === "postgres") packages.push("postgresql-client");
+  else packages.push("default-mysql-client", "python3-mysqldb");
+  if (!spec.cache) packages.push("redis-server");
+  if (spec.objectStorage) packages.push("python3-django-storages", "python3-boto3");
   if (spec.taskWorker === "celery") packages.push("python3-celery");
   if (spec.taskWorker === "rq") packages.push("python3-rq");
   if (spec.tls.mode === "letsencrypt") packages.push("certbot");
@@ -71,6 +82,15 @@ declare -rA APP_SECRET_ID=${assoc(spec, (a) => a.secretId)}
 declare -rA APP_WSGI=${assoc(spec, (a) => a.wsgiApplication)}
 declare -rA APP_PROGRAMS=${assoc(spec, (a) => programNames(a.name, spec.taskWorker).join(" "))}
 readonly PACKAGES=${bashArray(provisionPackages(spec))}
+# The database and the cache: on this box (local) or external services (RDS, ElastiCache).
+readonly DB_MODE=${spec.database ? "external" : "local"}
+readonly DB_ENGINE=${spec.database?.engine ?? "postgres"}
+readonly DB_HOST=${shellQuote(spec.database?.host ?? "127.0.0.1")}
+readonly DB_PORT=${spec.database?.port ?? 5432}
+readonly DB_USER=${shellQuote(spec.database?.user ?? "postgres")}
+readonly CACHE_MODE=${spec.cache ? "external" : "local"}
+# With object storage: the bucket the apps' media files live in (django-storages).
+readonly MEDIA_BUCKET=${shellQuote(spec.objectStorage?.mediaBucket ?? "")}
 # 1 when an app has no domain: fetch records the instance's public names for it.
 readonly NEEDS_INSTANCE_HOSTS=${spec.apps.some((a) => a.domains.length === 0) ? 1 : 0}
 
@@ -90,6 +110,10 @@ readonly EXEC_WRAPPER=${EXEC_WRAPPER}
 readonly KEEP_RELEASES=${KEEP_RELEASES}
 # The release parameter's value before an app's first release.
 readonly NO_RELEASE=${NO_RELEASE}
+# The SSM parameter naming this box's configuration document (every rendered file).
+readonly CONFIG_PARAMETER=${shellQuote(spec.configParameter)}
+readonly APPLY_CONFIG=${APPLY_CONFIG}
+readonly PROVISION_SCRIPT=${PROVISION_SCRIPT}
 `;
   return header + PROVISION_BODY;
 }
@@ -179,8 +203,19 @@ def main():
     from django.core.management import call_command
     from django.db import connection
 
+    if connection.vendor == "mysql":
+        # MySQL/MariaDB: a named lock held by this connection, the same guarantee.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT GET_LOCK('django-tiers-migrate', %s)", [WAIT_SECONDS])
+            if cursor.fetchone()[0] != 1:
+                log("another host held the migration lock for %ss; giving up" % WAIT_SECONDS)
+                sys.exit(1)
+            log("lock taken; migrating")
+            call_command("migrate", interactive=False)
+            cursor.execute("SELECT RELEASE_LOCK('django-tiers-migrate')")
+        return
     if connection.vendor != "postgresql":
-        log("the database is %s, not PostgreSQL: migrating without a lock" % connection.vendor)
+        log("the database is %s, neither PostgreSQL nor MySQL: migrating without a lock" % connection.vendor)
         call_command("migrate", interactive=False)
         return
 
@@ -302,6 +337,9 @@ ensure_django() {
 # have no service manager at all, and a policy-rc.d keeps packages from
 # starting daemons there. So every call checks at run time: with systemd as
 # PID 1, systemctl; without it, the daemon is started directly, as its unit would.
+# A daemon started directly gets fd 9 closed (\`9>&-\`): it would otherwise
+# inherit provision.lock's descriptor and hold the lock for its whole life,
+# so the next run (a release) would wait on it for an hour.
 have_systemd() {
   [[ -d /run/systemd/system ]]
 }
@@ -311,23 +349,25 @@ pidfile_alive() {
 }
 
 start_postgresql() {
+  [[ $DB_MODE == local ]] || return 0
   if have_systemd; then
     systemctl enable --now postgresql
   else
     local version cluster status
     while read -r version cluster _ status _; do
-      [[ $status == online* ]] || pg_ctlcluster "$version" "$cluster" start
+      [[ $status == online* ]] || pg_ctlcluster "$version" "$cluster" start 9>&-
     done < <(pg_lsclusters --no-header)
   fi
   wait_for 60 PostgreSQL pg_isready -q
 }
 
 start_redis() {
+  [[ $CACHE_MODE == local ]] || return 0
   if have_systemd; then
     systemctl enable --now redis-server
   elif ! redis-cli -h 127.0.0.1 ping >/dev/null 2>&1; then
     install -d -o redis -g redis -m 0755 /run/redis
-    (cd / && runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize yes)
+    (cd / && runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize yes) 9>&-
   fi
   wait_for 30 Redis redis-cli -h 127.0.0.1 ping
 }
@@ -336,7 +376,7 @@ start_supervisor() {
   if have_systemd; then
     systemctl enable --now supervisor
   elif ! supervisorctl pid >/dev/null 2>&1; then
-    supervisord -c /etc/supervisor/supervisord.conf
+    supervisord -c /etc/supervisor/supervisord.conf 9>&-
   fi
   wait_for 30 supervisord supervisorctl pid
 }
@@ -345,7 +385,7 @@ start_cron() {
   if have_systemd; then
     systemctl enable --now cron
   elif ! pidfile_alive /run/crond.pid; then
-    cron
+    cron 9>&-
   fi
 }
 
@@ -359,7 +399,7 @@ reload_nginx() {
   elif pidfile_alive /run/nginx.pid; then
     nginx -s reload
   else
-    nginx
+    nginx 9>&-
   fi
 }
 
@@ -475,12 +515,39 @@ fetch_secrets() {
   log "$app: secrets written to $dest (values not shown)"
 }
 
+# User data runs once; later settings arrive as the configuration document the
+# stack keeps in the artifacts bucket (server/box-config.ts). When applying it
+# changed this very script, the run starts over with the new one, the document
+# already applied.
+fetch_box_config() {
+  local key document changed
+  [[ \${DJANGO_TIERS_CONFIG_APPLIED:-0} != 1 ]] || return 0
+  key=$(aws_cli ssm get-parameter --name "$CONFIG_PARAMETER" --query Parameter.Value --output text)
+  [[ $key =~ ^config/[a-z-]+/[0-9a-f]{12}\.json$ ]] || die "$CONFIG_PARAMETER holds '$key', expected config/<role>/<hash>.json"
+  document=$STATE_DIR/box-config.json
+  aws_cli s3 cp --only-show-errors "s3://$ARTIFACTS_BUCKET/$key" "$document.part"
+  mv -f "$document.part" "$document"
+  changed=$(/usr/bin/python3 "$APPLY_CONFIG" "$document")
+  if [[ -z $changed ]]; then
+    log "configuration \${key##*/} already applied"
+    return 0
+  fi
+  log "configuration \${key##*/} applied: $(tr '\n' ' ' <<<"$changed")"
+  if grep -qx "$PROVISION_SCRIPT" <<<"$changed"; then
+    log "this script changed; starting over with the new one"
+    export DJANGO_TIERS_CONFIG_APPLIED=1
+    exec 9>&-
+    exec "$PROVISION_SCRIPT" "\${requested[@]}"
+  fi
+}
+
 phase_fetch() {
   local app
   command -v aws >/dev/null 2>&1 || ensure_packages awscli
   command -v curl >/dev/null 2>&1 || ensure_packages curl ca-certificates
   install -d -m 0755 "$ETC_DIR"
   install -d -m 0700 "$BUNDLES_DIR"
+  fetch_box_config
   if ((NEEDS_INSTANCE_HOSTS)); then
     write_instance_env
   fi
@@ -535,6 +602,10 @@ ensure_database() {
   local app=$1 password
   password=$(secret_value "$app" DATABASE_PASSWORD)
   [[ -n $password ]] || die "$app: DATABASE_PASSWORD is missing from $ETC_DIR/$app/secrets.env"
+  if [[ $DB_MODE == external ]]; then
+    ensure_external_database "$app" "$password"
+    return
+  fi
   (cd / && DJANGO_TIERS_DB_PASSWORD=$password runuser -u postgres -- \\
     psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 -v app="$app") <<'SQL'
 \\getenv password DJANGO_TIERS_DB_PASSWORD
@@ -548,11 +619,36 @@ SQL
   log "$app: PostgreSQL role and database ready"
 }
 
+# On RDS the app's database is created by the master user, over TLS (the
+# parameter group refuses anything else); the password goes through the
+# environment, never argv.
+ensure_external_database() {
+  { set +x; } 2>/dev/null
+  local app=$1 password=$2
+  if [[ $DB_ENGINE == postgres ]]; then
+    PGPASSWORD=$password psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 -v app="$app" \
+      "host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=postgres sslmode=require connect_timeout=10" <<'SQL'
+SELECT format('CREATE DATABASE %I', :'app')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app') \gexec
+SQL
+  else
+    [[ $app =~ ^[a-z][a-z0-9]*$ ]] || die "$app: not a safe database name"
+    MYSQL_PWD=$password mysql --ssl-mode=REQUIRED --connect-timeout=10 -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" \
+      -e "CREATE DATABASE IF NOT EXISTS \\\`$app\\\` CHARACTER SET utf8mb4"
+  fi
+  log "$app: database $app ready on $DB_HOST"
+}
+
 phase_install() {
   local app
   ensure_django
   ensure_packages "\${PACKAGES[@]}"
   ensure_users
+  # Files of the configuration document owned by app users went to root while
+  # those users did not exist (first boot): give them their owners now.
+  if [[ -s $STATE_DIR/box-config.json ]]; then
+    /usr/bin/python3 "$APPLY_CONFIG" "$STATE_DIR/box-config.json" >/dev/null
+  fi
   ensure_directories
   start_postgresql
   start_redis
@@ -698,6 +794,69 @@ preflight() {
 
 # migrate_locked.py takes a PostgreSQL advisory lock first: when several hosts
 # share the database, one migrates and the others wait, then find nothing to do.
+# Moving up the ladder (single-box → external-db): the first release that
+# points an app at RDS finds its data still in the box's own PostgreSQL. It
+# stops the app's programs (no write may land in the old database), copies
+# the database over TLS with pg_dump | pg_restore, and leaves the local copy
+# untouched for a rollback. It runs once: only while the RDS database has no
+# tables yet and the local one has.
+move_database_to_external() {
+  { set +x; } 2>/dev/null
+  local app=$1 password local_tables remote_tables programs
+  [[ $DB_MODE == external && ! -e $STATE_DIR/$app.database-moved ]] || return 0
+  if ! command -v pg_lsclusters >/dev/null 2>&1 || [[ -z $(pg_lsclusters --no-header 2>/dev/null) ]]; then
+    return 0
+  fi
+  local version cluster status
+  while read -r version cluster _ status _; do
+    [[ $status == online* ]] || pg_ctlcluster "$version" "$cluster" start 9>&-
+  done < <(pg_lsclusters --no-header)
+  wait_for 60 "the box's PostgreSQL" pg_isready -q
+  local_tables=$(cd / && runuser -u postgres -- psql -XAtq -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$app'") ||
+    local_tables=""
+  if [[ -z $local_tables ]]; then
+    touch "$STATE_DIR/$app.database-moved"
+    return 0
+  fi
+  local_tables=$(cd / && runuser -u postgres -- psql -XAtq -d "$app" -c \
+    "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+  password=$(secret_value "$app" DATABASE_PASSWORD)
+  remote_tables=$(PGPASSWORD=$password psql -XAtq \
+    "host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=$app sslmode=require connect_timeout=10" \
+    -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+  if ((local_tables == 0 || remote_tables > 0)); then
+    log "$app: nothing to move ($local_tables local tables, $remote_tables on $DB_HOST)"
+    touch "$STATE_DIR/$app.database-moved"
+    return 0
+  fi
+  [[ $DB_ENGINE == postgres ]] ||
+    die "$app: the box's PostgreSQL cannot be copied into $DB_ENGINE; move the data with dumpdata/loaddata (docs/runbooks/move-up-a-tier.md)"
+  read -ra programs <<<"\${APP_PROGRAMS[$app]}"
+  log "$app: moving the database to $DB_HOST: stopping \${programs[*]}"
+  supervisorctl stop "\${programs[@]}" >/dev/null 2>&1 || true
+  (cd / && runuser -u postgres -- pg_dump --format=custom --no-owner --no-privileges --dbname="$app") |
+    PGPASSWORD=$password pg_restore --no-owner --no-privileges --single-transaction --exit-on-error \
+      --dbname="host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=$app sslmode=require connect_timeout=10"
+  remote_tables=$(PGPASSWORD=$password psql -XAtq \
+    "host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=$app sslmode=require connect_timeout=10" \
+    -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+  ((remote_tables == local_tables)) || die "$app: copied $remote_tables of $local_tables tables to $DB_HOST"
+  touch "$STATE_DIR/$app.database-moved"
+  log "$app: database moved to $DB_HOST ($remote_tables tables); the box's copy is kept for a rollback"
+}
+
+# Moving up to object storage: uploads made while media lived on the box are
+# copied to the media bucket once (nothing is deleted on either side).
+move_media_to_s3() {
+  local app=$1 media=$APPS_DIR/$1/shared/media
+  [[ -n $MEDIA_BUCKET && ! -e $STATE_DIR/$app.media-moved ]] || return 0
+  if [[ -d $media ]] && [[ -n $(find "$media" -type f -print -quit) ]]; then
+    log "$app: copying media files to s3://$MEDIA_BUCKET/"
+    aws_cli s3 sync --only-show-errors "$media/" "s3://$MEDIA_BUCKET/"
+  fi
+  touch "$STATE_DIR/$app.media-moved"
+}
+
 migrate() {
   local app=$1 dir=$2
   log "$app: migrate (under the advisory lock)"
@@ -777,6 +936,8 @@ release_app() {
     build_release "$app" "$BUNDLES_DIR/$app/$file" "$dir"
   fi
   ensure_database "$app"
+  move_database_to_external "$app"
+  move_media_to_s3 "$app"
   preflight "$app" "$dir"
   migrate "$app" "$dir"
   switch_current "$app" "$dir"

@@ -91,6 +91,31 @@ export interface BackupSpec {
   localRetentionDays: number;
 }
 
+/**
+ * PostgreSQL (or MySQL/MariaDB) as an external service (RDS). Each app uses
+ * its own database on it, named after the app, as the master user; the
+ * password is DATABASE_PASSWORD in the app's secret. Absent: PostgreSQL runs
+ * on the box.
+ */
+export interface ExternalDatabaseSpec {
+  engine: "postgres" | "mysql" | "mariadb";
+  host: string;
+  port: number;
+  user: string;
+}
+
+/** Redis/Valkey as an external service (ElastiCache): TLS, AUTH token as REDIS_PASSWORD in each app's secret. */
+export interface ExternalCacheSpec {
+  host: string;
+  port: number;
+}
+
+/** Static and media files on S3 (django-storages through the instance role). Absent: on the box, served by nginx. */
+export interface ObjectStorageSpec {
+  staticBucket: string;
+  mediaBucket: string;
+}
+
 /** Everything the single box needs to render its provisioning. */
 export interface BoxSpec {
   role: BoxRole;
@@ -110,6 +135,19 @@ export interface BoxSpec {
   backup: BackupSpec;
   /** The longest task a worker may run, in seconds (worker `stopwaitsecs`). */
   longestTaskSeconds: number;
+  /** The database as an external service; absent: PostgreSQL on the box. */
+  database?: ExternalDatabaseSpec;
+  /** The cache and broker as an external service; absent: Redis on the box. */
+  cache?: ExternalCacheSpec;
+  /** Static and media files on S3; absent: on the box. */
+  objectStorage?: ObjectStorageSpec;
+  /**
+   * SSM parameter naming the box's current configuration document in the
+   * artifacts bucket (server/box-config.ts): every rendered file. Phase fetch
+   * applies it, on the first boot and on every rollout, so changed settings
+   * reach a running box; user data carries only what that first fetch needs.
+   */
+  configParameter: string;
 }
 
 /** One rendered file: where it goes on the VM, its mode and owner, its text. */

@@ -8,6 +8,8 @@ export interface FixtureOptions {
   /** Give the first app no domain (only with tls none): it becomes nginx's default server. */
   defaultApp?: boolean;
   workers?: number;
+  /** RDS, ElastiCache and S3 instead of PostgreSQL, Redis and files on the box. */
+  external?: boolean;
 }
 
 const APP_NAMES = ["shop", "blog", "wiki"];
@@ -49,6 +51,14 @@ export function fixtureSpec(options: FixtureOptions = {}): BoxSpec {
     nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 25 },
     backup: { hourUtc: 3, prefix: "backups/dev/", localRetentionDays: 7 },
     longestTaskSeconds: 600,
+    configParameter: "/django-tiers/demo/dev/single-box/config",
+    ...(options.external
+      ? {
+          database: { engine: "postgres" as const, host: "demo-db.abc123.eu-west-1.rds.amazonaws.com", port: 5432, user: "django" },
+          cache: { host: "master.demo-cache.abc123.euw1.cache.amazonaws.com", port: 6379 },
+          objectStorage: { staticBucket: "demo-dev-static", mediaBucket: "demo-dev-media" },
+        }
+      : {}),
   };
 }
 
@@ -59,4 +69,5 @@ export const VARIANTS: Array<{ label: string; options: FixtureOptions }> = [
   { label: "1 app, letsencrypt, rq", options: { apps: 1, tls: "letsencrypt", taskWorker: "rq", workers: 4 } },
   { label: "3 apps, letsencrypt, celery", options: { apps: 3, tls: "letsencrypt", taskWorker: "celery" } },
   { label: "3 apps (first without domain), tls none, rq", options: { apps: 3, tls: "none", taskWorker: "rq", defaultApp: true } },
+  { label: "1 app, letsencrypt, celery, RDS + ElastiCache + S3", options: { apps: 1, tls: "letsencrypt", taskWorker: "celery", external: true } },
 ];

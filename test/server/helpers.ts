@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { renderUserData } from "../../server";
+import { renderBox, renderBoxConfig, renderUserData } from "../../server";
 import type { BoxSpec, RenderedFile } from "../../server";
 
 export const INSTALL_HINT = "run test/setup/install-server-tools.sh as root (CI does)";
@@ -49,10 +49,16 @@ export function removeDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** The files as they land on the box: decoded from the user data's write_files. */
+/**
+ * The files as they land on the box, in renderBox's order: the bootstrap files
+ * decoded from the user data's write_files, every other one from the
+ * configuration document phase fetch applies.
+ */
 export function deliveredFiles(spec: BoxSpec): RenderedFile[] {
   const doc = parse(renderUserData(spec)) as { write_files: Array<{ path: string; permissions: string; owner: string; content: string }> };
-  return doc.write_files.map((f) => ({ path: f.path, mode: f.permissions, owner: f.owner, content: f.content }));
+  const fromUserData = new Map(doc.write_files.map((f) => [f.path, { path: f.path, mode: f.permissions, owner: f.owner, content: f.content }]));
+  const fromDocument = (JSON.parse(renderBoxConfig(renderBox(spec))) as { files: RenderedFile[] }).files;
+  return fromDocument.map((f) => fromUserData.get(f.path) ?? f);
 }
 
 export function fileAt(files: RenderedFile[], filePath: string): RenderedFile {

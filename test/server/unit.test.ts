@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import {
-  appPaths, BoxSpecError, programNames, redisDatabases, releaseBundleKey, renderBox, renderUserData,
+  appEnvironment, appPaths, BOOTSTRAP_FILES, BoxSpecError, programNames, provisionPackages, redisDatabases, releaseBundleKey, renderBox, renderUserData,
   renderUserDataBase64, shellQuote, stripComments, USER_DATA_LIMIT_BYTES, validateBoxSpec,
 } from "../../server";
 import { gzipUserData } from "../../server/cloud-init";
@@ -162,7 +162,12 @@ describe("renderBox", () => {
     const spec = fixtureSpec(options);
     const files = renderBox(spec);
     const paths = files.map((f) => f.path);
-    for (const p of fixedPaths) expect(paths).toContain(p);
+    // With RDS, RDS keeps the backups: the box renders no dump or restore job.
+    const localDumps = ["/usr/local/sbin/django-tiers-backup", "/usr/local/sbin/django-tiers-restore"];
+    for (const p of fixedPaths) {
+      if (spec.database && localDumps.includes(p)) expect(paths).not.toContain(p);
+      else expect(paths).toContain(p);
+    }
     for (const app of spec.apps) {
       for (const p of [`/etc/nginx/sites-available/${app.name}.conf`, `/etc/django-tiers/${app.name}/gunicorn.conf.py`,
         `/etc/supervisor/conf.d/${app.name}.conf`, `/etc/django-tiers/${app.name}/app.env`]) {
@@ -293,14 +298,61 @@ describe("user data", () => {
     expect(() => gzipUserData(`#cloud-config\n# ${noise}\n`, 3)).toThrow(/above EC2's 16384-byte limit/);
   });
 
-  it("writes every rendered file with its mode, then runs the provisioning script", () => {
+  it("writes the bootstrap files with their modes, then runs the provisioning script", () => {
     const spec = fixtureSpec({ apps: 3, tls: "letsencrypt" });
     const text = renderUserData(spec);
     expect(text.startsWith("#cloud-config\n")).toBe(true);
     const doc = parse(text) as { write_files: Array<{ path: string; permissions: string; owner: string }>; runcmd: string[][] };
     expect(doc.write_files.map((f) => [f.path, f.permissions, f.owner]))
-      .toEqual(renderBox(spec).map((f) => [f.path, f.mode, f.owner]));
+      .toEqual(renderBox(spec).filter((f) => BOOTSTRAP_FILES.includes(f.path)).map((f) => [f.path, f.mode, f.owner]));
     expect(doc.runcmd).toEqual([["/usr/local/sbin/django-tiers-provision"]]);
     expect(renderUserDataBase64(spec)).toBe(renderUserDataBase64(spec));
+  });
+});
+
+describe("external services (RDS, ElastiCache, S3)", () => {
+  const local = fixtureSpec({ apps: 1, tls: "letsencrypt" });
+  const external = fixtureSpec({ apps: 1, tls: "letsencrypt", external: true });
+  const env = (spec: BoxSpec) => Object.fromEntries(appEnvironment(spec, spec.apps[0]));
+
+  it("points the app at RDS over TLS and at ElastiCache with rediss://", () => {
+    expect(env(external)).toMatchObject({
+      DATABASE_ENGINE: "postgresql",
+      DATABASE_HOST: "demo-db.abc123.eu-west-1.rds.amazonaws.com",
+      DATABASE_USER: "django",
+      DATABASE_NAME: "shop",
+      DATABASE_TLS: "1",
+      REDIS_URL: "rediss://master.demo-cache.abc123.euw1.cache.amazonaws.com:6379/0",
+      CELERY_BROKER_URL: "rediss://master.demo-cache.abc123.euw1.cache.amazonaws.com:6379/1",
+      DJANGO_STORAGE: "s3",
+      DJANGO_STATIC_BUCKET: "demo-dev-static",
+      DJANGO_MEDIA_BUCKET: "demo-dev-media",
+    });
+    expect(env(local)).toMatchObject({ DATABASE_HOST: "127.0.0.1", DATABASE_TLS: "0", REDIS_URL: "redis://127.0.0.1:6379/0" });
+    expect(env(local).DJANGO_STORAGE).toBeUndefined();
+  });
+
+  it("installs clients instead of servers, and django-storages for S3", () => {
+    const packages = provisionPackages(external);
+    expect(packages).toEqual(expect.arrayContaining(["postgresql-client", "python3-django-storages", "python3-boto3"]));
+    expect(packages).not.toContain("postgresql");
+    expect(packages).not.toContain("redis-server");
+    expect(provisionPackages(local)).toEqual(expect.arrayContaining(["postgresql", "redis-server"]));
+  });
+
+  it("tells the script where the database and cache are", () => {
+    const script = renderBox(external).find((f) => f.path === "/usr/local/sbin/django-tiers-provision")!.content;
+    expect(script).toContain("readonly DB_MODE=external");
+    expect(script).toContain("readonly DB_HOST=demo-db.abc123.eu-west-1.rds.amazonaws.com");
+    expect(script).toContain("readonly CACHE_MODE=external");
+    const localScript = renderBox(local).find((f) => f.path === "/usr/local/sbin/django-tiers-provision")!.content;
+    expect(localScript).toContain("readonly DB_MODE=local");
+  });
+
+  it("lets S3 serve static and media: nginx has no location for them", () => {
+    const site = renderBox(external).find((f) => f.path === "/etc/nginx/sites-available/shop.conf")!.content;
+    expect(site).not.toContain("location /static/");
+    expect(site).not.toContain("location /media/");
+    expect(renderBox(local).find((f) => f.path === "/etc/nginx/sites-available/shop.conf")!.content).toContain("location /static/");
   });
 });
