@@ -1,0 +1,389 @@
+/**
+ * A django-tiers box on a harness host: the rendered files written where
+ * cloud-init's write_files puts them, phase fetch's outputs written the way
+ * that phase writes them (the only phase that needs AWS), and the rendered
+ * provisioning script run for the other phases, exactly as rendered.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
+import { bundleFiles, bundleVersion } from "../../components/bundle";
+import { APPLY_CONFIG, appPaths, BoxSpec, provisionPackages, releaseBundleKey, renderBox, renderBoxConfig } from "../../server";
+import { BUNDLES_DIR, ETC_DIR, INSTANCE_ENV, PROVISION_SCRIPT, SECRETS_TO_ENV, STATE_DIR } from "../../server/paths";
+import { deliveredFiles } from "../server/helpers";
+import { Host, Lan, mustRun, progress, RUN_ROOT, runLogged, type Result } from "./harness";
+
+export const APP = "mysite";
+export const SAMPLE_APP = path.resolve(__dirname, "../../examples/apps/mysite");
+const LOAD_SCRIPT = path.join(__dirname, "load.py");
+const HOST_PYTHON = "/usr/bin/python3";
+
+/** The stack's single box for the sample app: one app, the given TLS mode and worker. */
+export function sampleSpec(options: { domain?: string; taskWorker: "celery" | "rq"; workers?: number }): BoxSpec {
+  return {
+    role: "single-box",
+    project: "django-tiers",
+    stack: "servers-test",
+    environment: "dev",
+    region: "eu-west-1",
+    apps: [{
+      name: APP,
+      domains: options.domain ? [options.domain] : [],
+      settingsModule: "mysite.settings",
+      wsgiApplication: "mysite.wsgi:application",
+      celeryApp: "mysite",
+      releaseParameter: `/django-tiers/servers-test/${APP}/release`,
+      secretId: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:django-tiers/servers-test/${APP}-AbCdEf`,
+    }],
+    artifactsBucket: "django-tiers-servers-test-artifacts",
+    configParameter: "/django-tiers/servers-test/single-box/config",
+    taskWorker: options.taskWorker,
+    tls: options.domain ? { mode: "letsencrypt", email: "ops@example.com" } : { mode: "none" },
+    gunicorn: {
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      timeoutSeconds: 30,
+      gracefulTimeoutSeconds: 30,
+      maxRequests: 1000,
+      maxRequestsJitter: 100,
+    },
+    nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 25 },
+    backup: { hourUtc: 3, prefix: "backups/servers-test/", localRetentionDays: 7 },
+    longestTaskSeconds: 60,
+  };
+}
+
+/** Every package any box variant's phase install ensures: what the cached image holds. */
+export function imagePackages(): string[] {
+  const all = new Set<string>();
+  for (const taskWorker of ["celery", "rq"] as const) {
+    for (const domain of [undefined, "example.test"]) {
+      for (const p of provisionPackages(sampleSpec({ domain, taskWorker }))) all.add(p);
+    }
+  }
+  return [...all].sort();
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** The body, gunzipped when nginx compressed it. */
+  text: string;
+}
+
+export class Box {
+  readonly secrets: Record<string, string>;
+  private scratch: string;
+
+  constructor(readonly host: Host, readonly spec: BoxSpec) {
+    this.secrets = {
+      DJANGO_SECRET_KEY: crypto.randomBytes(48).toString("base64url"),
+      DATABASE_PASSWORD: crypto.randomBytes(24).toString("base64url"),
+    };
+    this.scratch = path.join(RUN_ROOT, `client-${host.lan.runId}-${host.name}`);
+    fs.mkdirSync(this.scratch, { recursive: true });
+  }
+
+  /** Removes the client-side scratch files (cleanupStale removes a killed run's). */
+  dispose(): void {
+    fs.rmSync(this.scratch, { recursive: true, force: true });
+  }
+
+  get domain(): string | undefined {
+    return this.spec.apps[0]!.domains[0];
+  }
+
+  get tls(): boolean {
+    return this.spec.tls.mode === "letsencrypt";
+  }
+
+  /** The Host header a visitor sends: the domain, or with none, the instance's address. */
+  get hostHeader(): string {
+    return this.domain ?? this.host.address;
+  }
+
+  get baseUrl(): string {
+    return this.tls ? `https://${this.hostHeader}` : `http://${this.host.address}`;
+  }
+
+  /**
+   * What the first boot does before phase install: cloud-init's write_files
+   * puts the bootstrap files of the user data, then phase fetch's
+   * fetch_box_config downloads the configuration document (here: written by
+   * the test, as the SSM/S3 calls cannot run) and applies it with the
+   * rendered apply_config.py, run for real inside the host.
+   */
+  writeRenderedFiles(): void {
+    for (const file of deliveredFiles(this.spec)) this.host.write(file.path, file.content, file.mode, file.owner);
+    const document = `${STATE_DIR}/box-config.json`;
+    this.host.mustExec(["install", "-d", "-m", "0755", STATE_DIR]);
+    this.host.write(document, renderBoxConfig(renderBox(this.spec)), "0644", "root:root");
+    this.host.mustExec([HOST_PYTHON, APPLY_CONFIG, document]);
+  }
+
+  /**
+   * Phase fetch's outputs, written the way phase_fetch writes them:
+   *  - instance.env with the instance's public names (IMDSv2 there; here the
+   *    host's address plays its public IPv4), only for an app without a domain;
+   *  - the release bundle at bundles/<app>/<version>.zip and its CURRENT file
+   *    (key, version, file), as fetch_release writes them;
+   *  - secrets.env through the rendered secrets_to_env.py, from the JSON that
+   *    Secrets Manager would return, and the secrets-changed marker when it changed.
+   */
+  fetch(version: string, overrides: Record<string, string> = {}): void {
+    const h = this.host;
+    h.mustExec(["install", "-d", "-m", "0755", ETC_DIR, STATE_DIR]);
+    h.mustExec(["install", "-d", "-m", "0700", BUNDLES_DIR, `${BUNDLES_DIR}/${APP}`]);
+    if (this.spec.apps.some((a) => a.domains.length === 0)) {
+      h.write(INSTANCE_ENV, `DJANGO_TIERS_INSTANCE_HOSTS=${h.address}\n`);
+    }
+    const key = releaseBundleKey(APP, version);
+    const file = key.split("/").pop()!;
+    const zip = this.bundle(overrides);
+    h.write(`${BUNDLES_DIR}/${APP}/${file}`, zip, "0644");
+    h.write(`${BUNDLES_DIR}/${APP}/CURRENT`, `key=${key}\nversion=${version}\nfile=${file}\n`, "0644");
+    h.mustExec(["install", "-d", "-m", "0750", `${ETC_DIR}/${APP}`]);
+    const dest = appPaths(APP).secretsEnv;
+    const env = h.mustExec(["/usr/bin/python3", SECRETS_TO_ENV], { input: JSON.stringify(this.secrets) });
+    const before = fs.existsSync(h.file(dest)) ? h.read(dest) : undefined;
+    if (before !== env) h.write(`${STATE_DIR}/${APP}.secrets-changed`, "");
+    const group = h.exec(["getent", "group", APP]).status === 0 ? APP : "root";
+    h.write(dest, env, "0640", `root:${group}`);
+  }
+
+  /** The sample app as the release zip Pulumi uploads (components/bundle.ts picks the files). */
+  bundle(overrides: Record<string, string> = {}): Buffer {
+    const work = fs.mkdtempSync(path.join(this.scratch, "bundle-"));
+    const tree = path.join(work, "tree");
+    for (const rel of bundleFiles(SAMPLE_APP)) {
+      fs.mkdirSync(path.dirname(path.join(tree, rel)), { recursive: true });
+      fs.copyFileSync(path.join(SAMPLE_APP, rel), path.join(tree, rel));
+    }
+    for (const [rel, content] of Object.entries(overrides)) fs.writeFileSync(path.join(tree, rel), content);
+    const zipPath = path.join(work, "bundle.zip");
+    mustRun([HOST_PYTHON, "-c", `
+import os, sys, zipfile
+tree, out = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    for base, dirs, files in os.walk(tree):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(base, name)
+            z.write(full, os.path.relpath(full, tree))
+`, tree, zipPath]);
+    const zip = fs.readFileSync(zipPath);
+    fs.rmSync(work, { recursive: true, force: true });
+    return zip;
+  }
+
+  /** The version Pulumi would give the unchanged sample app. */
+  static sampleVersion(): string {
+    return bundleVersion(SAMPLE_APP);
+  }
+
+  /** The rendered provisioning script, as rendered, for the given phases. */
+  provision(phases: string[], timeoutMs = 420_000): Result {
+    const started = Date.now();
+    const result = this.host.exec([PROVISION_SCRIPT, ...phases], { timeoutMs });
+    const summary = result.output.split("\n").filter((l) => / (done in|FAILED|ERROR)/.test(l)).map((l) => l.replace(/^\S+ /, "")).join("; ");
+    progress(`[${this.host.name}] provision ${phases.join(" ")}: exit ${result.status} in ${((Date.now() - started) / 1000).toFixed(1)}s (${summary})`);
+    return result;
+  }
+
+  mustProvision(phases: string[], timeoutMs?: number): string {
+    const result = this.provision(phases, timeoutMs);
+    if (result.status !== 0) throw new Error(`provision ${phases.join(" ")} failed:\n${result.output.slice(-8000)}`);
+    return result.output;
+  }
+
+  /** A TLS certificate where certbot would put it (self-signed: there is no ACME server here). */
+  installSelfSignedCertificate(): string {
+    const domain = this.domain!;
+    const paths = appPaths(APP);
+    const work = fs.mkdtempSync(path.join(this.scratch, "cert-"));
+    mustRun(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", `/CN=${domain}`,
+      "-addext", `subjectAltName=DNS:${domain}`, "-keyout", path.join(work, "privkey.pem"), "-out", path.join(work, "fullchain.pem")]);
+    this.host.write(paths.certFullchain, fs.readFileSync(path.join(work, "fullchain.pem")), "0644");
+    this.host.write(paths.certPrivkey, fs.readFileSync(path.join(work, "privkey.pem")), "0600");
+    const ca = path.join(this.scratch, "ca.pem");
+    fs.copyFileSync(path.join(work, "fullchain.pem"), ca);
+    fs.rmSync(work, { recursive: true, force: true });
+    return ca;
+  }
+
+  private curlBase(hostHeader = this.hostHeader): string[] {
+    const args = ["curl", "-sS", "--max-time", "20", "-H", "Accept-Encoding: gzip"];
+    if (this.tls) {
+      args.push("--cacert", path.join(this.scratch, "ca.pem"), "--resolve", `${this.hostHeader}:443:${this.host.address}`,
+        "--resolve", `${this.hostHeader}:80:${this.host.address}`);
+    } else {
+      args.push("-H", `Host: ${hostHeader}`);
+    }
+    return args;
+  }
+
+  /** One request from the lan, through nginx on the host's address. */
+  request(urlPath: string, extra: string[] = [], base = this.baseUrl, hostHeader = this.hostHeader): HttpResponse {
+    const id = crypto.randomBytes(4).toString("hex");
+    const bodyFile = path.join(this.scratch, `body-${id}`);
+    const headerFile = path.join(this.scratch, `headers-${id}`);
+    const result = this.host.lan.exec([...this.curlBase(hostHeader), "-o", bodyFile, "-D", headerFile, ...extra, `${base}${urlPath}`]);
+    try {
+      if (result.status !== 0) return { status: 0, headers: {}, body: Buffer.alloc(0), text: `curl: ${result.output.trim()}` };
+      const rawHeaders = fs.readFileSync(headerFile, "utf8").trim().split(/\r?\n\r?\n/).pop()!;
+      const lines = rawHeaders.split(/\r?\n/);
+      const status = Number(/^HTTP\/\S+ (\d+)/.exec(lines[0]!)?.[1] ?? 0);
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const i = line.indexOf(":");
+        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+      }
+      const body = fs.existsSync(bodyFile) ? fs.readFileSync(bodyFile) : Buffer.alloc(0);
+      const text = (headers["content-encoding"] === "gzip" ? zlib.gunzipSync(body) : body).toString("utf8");
+      return { status, headers, body, text };
+    } finally {
+      fs.rmSync(bodyFile, { force: true });
+      fs.rmSync(headerFile, { force: true });
+    }
+  }
+
+  /** A form POST with Django's CSRF protection satisfied as a browser would (cookie, token, Referer). */
+  post(urlPath: string, form: string[]): HttpResponse {
+    const jar = path.join(this.scratch, `jar-${crypto.randomBytes(4).toString("hex")}`);
+    try {
+      const page = this.request(urlPath, ["-c", jar]);
+      if (page.status !== 200) return page;
+      const token = /csrftoken\s+(\S+)/.exec(fs.readFileSync(jar, "utf8"))?.[1];
+      if (!token) throw new Error(`no csrftoken cookie from ${urlPath}`);
+      const args = ["-b", jar, "-H", `X-CSRFToken: ${token}`, "-e", `${this.baseUrl}${urlPath}`, "-H", "Accept: application/json"];
+      for (const field of form) args.push("-F", field);
+      return this.request(urlPath, args);
+    } finally {
+      fs.rmSync(jar, { force: true });
+    }
+  }
+
+  /** Enqueues the sample task through the tasks page; returns its id (throws unless 200). */
+  enqueueTask(number: number): number {
+    const response = this.post("/tasks/", [`number=${number}`]);
+    if (response.status !== 200) throw new Error(`POST /tasks/ answered ${response.status}: ${response.text.slice(0, 500)}`);
+    return (JSON.parse(response.text) as { id: number }).id;
+  }
+
+  /** Polls the task's result page until the worker has run it, or `seconds` pass. */
+  async taskResult(id: number, seconds = 60): Promise<{ state: string; result: number | null; worker: string }> {
+    const deadline = Date.now() + seconds * 1000;
+    let last = { state: "unknown", result: null as number | null, worker: "" };
+    while (Date.now() < deadline) {
+      const response = this.request(`/tasks/${id}?format=json`);
+      if (response.status === 200) {
+        last = JSON.parse(response.text);
+        if (last.state === "done") return last;
+      }
+      await sleep(500);
+    }
+    return last;
+  }
+
+  /** A file for the client side (curl -F file=@...). */
+  clientFile(name: string, content: Buffer): string {
+    const file = path.join(this.scratch, name);
+    fs.writeFileSync(file, content);
+    return file;
+  }
+
+  /** Waits until `check` holds (polling), up to `seconds`; returns whether it did and how long it took. */
+  async until(check: () => boolean, seconds: number): Promise<{ ok: boolean; seconds: number }> {
+    const started = Date.now();
+    while (Date.now() - started < seconds * 1000) {
+      if (check()) return { ok: true, seconds: (Date.now() - started) / 1000 };
+      await sleep(250);
+    }
+    return { ok: check(), seconds: (Date.now() - started) / 1000 };
+  }
+
+  /** Starts the bounded load loop (load.py) from the lan against the given paths. */
+  startLoad(paths: string[], options: { threads?: number; maxRequests?: number; maxSeconds?: number } = {}): LoadRun {
+    const stopFile = path.join(this.scratch, `stop-${crypto.randomBytes(4).toString("hex")}`);
+    const url = this.tls ? `https://${this.host.address}` : `http://${this.host.address}`;
+    const args = [HOST_PYTHON, LOAD_SCRIPT, "--url", url, "--host", this.hostHeader, "--threads", String(options.threads ?? 4),
+      "--max-requests", String(options.maxRequests ?? 50_000), "--max-seconds", String(options.maxSeconds ?? 120), "--stop-file", stopFile];
+    if (this.tls) args.push("--cafile", path.join(this.scratch, "ca.pem"));
+    for (const p of paths) args.push("--path", p);
+    const { done } = this.host.lan.spawn(args);
+    return {
+      finish: async () => JSON.parse(await done) as LoadReport,
+      stop: async () => {
+        fs.writeFileSync(stopFile, "");
+        const report = JSON.parse(await done) as LoadReport;
+        fs.rmSync(stopFile, { force: true });
+        return report;
+      },
+    };
+  }
+
+  /** supervisorctl status of one program: state and pid. */
+  program(name: string): { state: string; pid: number | undefined } {
+    const line = this.host.exec(["supervisorctl", "status", name]).output.trim();
+    const [, state = "UNKNOWN"] = line.split(/\s+/);
+    const pid = /pid (\d+)/.exec(line)?.[1];
+    return { state, pid: pid ? Number(pid) : undefined };
+  }
+
+  /** Host pids of gunicorn's workers (children of the master). */
+  gunicornWorkers(masterPid: number): number[] {
+    const out = runLogged(["pgrep", "-P", String(masterPid)]).output;
+    return out.split(/\s+/).filter((p) => /^\d+$/.test(p)).map(Number);
+  }
+
+  /** A row checksum per table of the app's database (md5 of every row, in a stable order). */
+  tableChecksums(): Record<string, string> {
+    const out = this.host.mustSh(`cd / && runuser -u postgres -- psql --no-psqlrc -qAtX -d ${APP} <<'SQL'
+SELECT format('SELECT %L || '' '' || count(*) || '' '' || coalesce(md5(string_agg(t::text, ''|'' ORDER BY t::text)), ''-'') FROM %I.%I t;',
+              table_name, table_schema, table_name)
+  FROM information_schema.tables
+ WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
+ ORDER BY table_name \\gexec
+SQL`);
+    const sums: Record<string, string> = {};
+    for (const line of out.trim().split("\n").filter(Boolean)) {
+      const [table, count, md5] = line.split(" ");
+      sums[table!] = `${count} ${md5}`;
+    }
+    return sums;
+  }
+}
+
+export interface LoadReport {
+  total: number;
+  ok: number;
+  failed: number;
+  statuses: Record<string, number>;
+  failures: Array<{ t: number; path: string; status: number | null; error: string | null }>;
+  successTail: number;
+  seconds: number;
+}
+
+export interface LoadRun {
+  /** Ends the loop now and returns its report. */
+  stop(): Promise<LoadReport>;
+  /** Waits for the loop to reach its own bound (requests or seconds). */
+  finish(): Promise<LoadReport>;
+}
+
+export function describeLoad(label: string, report: LoadReport): void {
+  const first = report.failures[0];
+  progress(`${label}: ${report.total} requests in ${report.seconds}s, ${report.failed} failed ${JSON.stringify(report.statuses)}` +
+    (first ? `; failures from t=${first.t}s to t=${report.failures[report.failures.length - 1]!.t}s (first: ${first.status ?? first.error})` : ""));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function renderedFiles(spec: BoxSpec) {
+  return renderBox(spec);
+}
+
+export { Host, Lan };
