@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { runChecks, summarize } from "../policies";
 import { CheckResult, PlannedResource, Relaxation, SecretValue, UNKNOWN } from "../policies/types";
 import { deploymentsInProcess } from "../tiers";
+import { CostEstimate, estimateCost } from "./estimates/cost";
+import { DeployTimeEstimate, estimateDeployTime } from "./estimates/deploy-time";
 import { installMockEngine, setConfig, unwrap } from "./mock-engine";
 import { readStackConfig } from "./stack-files";
 
@@ -23,6 +25,10 @@ export interface PlanReport {
   relaxations: Relaxation[];
   checks: CheckResult[];
   summary: ReturnType<typeof summarize>;
+  /** Monthly cost per resource and in total (cli/estimates/cost.ts). */
+  cost: CostEstimate;
+  /** The critical path of a first `pulumi up` (cli/estimates/deploy-time.ts). */
+  deployTime: DeployTimeEstimate;
 }
 
 export interface PlanOptions {
@@ -77,6 +83,8 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
     relaxations: deployment.relaxations,
     checks,
     summary: summarize(checks),
+    cost: estimateCost(engine.resources, region),
+    deployTime: estimateDeployTime(engine.resources),
   };
 }
 

@@ -8,10 +8,13 @@
 import * as path from "path";
 import { formatResults } from "../policies";
 import type { PlannedResource } from "../policies/types";
+import { formatCost } from "./estimates/cost";
+import { formatDeployTime } from "./estimates/deploy-time";
+import { renderMermaid } from "./estimates/diagram";
 import { PlanReport, planStack, printable } from "./plan-stack";
 import { readStackConfig } from "./stack-files";
 
-const USAGE = "usage: npm run plan -- [--stack <name>] [--json] [--set <key>=<value>]... [--project-dir <dir>]";
+const USAGE = "usage: npm run plan -- [--stack <name>] [--json | --diagram] [--set <key>=<value>]... [--project-dir <dir>]";
 
 /** The inputs worth a glance, per resource type; others show their first plain values. */
 const KEY_INPUTS: Record<string, string[]> = {
@@ -89,6 +92,10 @@ export function formatReport(report: PlanReport): string {
   out.push("Outputs");
   for (const [k, v] of Object.entries(report.outputs)) out.push(`  ${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
   out.push("");
+  out.push(...formatCost(report.cost));
+  out.push("");
+  out.push(...formatDeployTime(report.deployTime));
+  out.push("");
   out.push("Notes");
   for (const n of report.notes) out.push(`  - ${n}`);
   out.push("");
@@ -105,16 +112,19 @@ export function formatReport(report: PlanReport): string {
 interface Args {
   stack: string;
   json: boolean;
+  /** Print the stack's Mermaid diagram instead of the report. */
+  diagram: boolean;
   projectDir: string;
   /** `--set key=value`: what-if overrides of the stack's config (key without namespace = the project's). */
   sets: Array<[string, string]>;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { stack: "dev", json: false, projectDir: path.resolve(__dirname, ".."), sets: [] };
+  const args: Args = { stack: "dev", json: false, diagram: false, projectDir: path.resolve(__dirname, ".."), sets: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") args.json = true;
+    else if (a === "--diagram") args.diagram = true;
     else if (a === "--stack" && argv[i + 1]) args.stack = argv[++i];
     else if (a === "--project-dir" && argv[i + 1]) args.projectDir = path.resolve(argv[++i]);
     else if (a === "--set" && argv[i + 1]?.includes("=")) {
@@ -141,16 +151,25 @@ async function main(): Promise<void> {
     report = await planStack({ projectDir: args.projectDir, stack: args.stack, overrides });
   } catch (err) {
     const e = err as Error;
-    if (args.json) console.log(JSON.stringify({ error: e.name, message: e.message }, null, 2));
-    else console.error(["SettingsError", "StackFileError"].includes(e.name) ? e.message : `plan failed: ${e.stack ?? e.message}`);
+    if (args.json) return exitAfterWriting(JSON.stringify({ error: e.name, message: e.message }, null, 2), 2);
+    console.error(["SettingsError", "StackFileError"].includes(e.name) ? e.message : `plan failed: ${e.stack ?? e.message}`);
     process.exit(2);
   }
-  if (args.json) {
-    console.log(JSON.stringify({ ...report, resources: report.resources.map((r) => ({ ...r, inputs: printable(r.inputs) })) }, null, 2));
-  } else {
-    console.log(formatReport(report));
-  }
-  process.exit(report.checks.some((c) => c.status === "fail") ? 1 : 0);
+  const text = args.diagram
+    ? renderMermaid(report.resources)
+    : args.json
+      ? JSON.stringify({ ...report, resources: report.resources.map((r) => ({ ...r, inputs: printable(r.inputs) })) }, null, 2)
+      : formatReport(report);
+  exitAfterWriting(text, report.checks.some((c) => c.status === "fail") ? 1 : 0);
+}
+
+/**
+ * Exits once `text` is written: stdout to a pipe is asynchronous, and
+ * `process.exit` right after `console.log` cuts a long report (the JSON
+ * plan is a few hundred KB) at the pipe's buffer size.
+ */
+function exitAfterWriting(text: string, code: number): void {
+  process.stdout.write(`${text}\n`, () => process.exit(code));
 }
 
 if (require.main === module) void main();

@@ -1,6 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
-import { GENERATED_DOCS } from "../../cli/docs";
+import { GENERATED_DOCS, stackNames } from "../../cli/docs";
 import { ALL_CHECKS } from "../../policies";
 import { SETTINGS } from "../../config/settings";
 
@@ -16,6 +16,16 @@ describe("generated docs", () => {
     for (const key of Object.keys(SETTINGS)) expect(settings).toContain(`| \`${key}\` |`);
     const policies = GENERATED_DOCS["docs/policies.md"]();
     for (const c of ALL_CHECKS) expect(policies).toContain(`| \`${c.id}\` |`);
+  });
+
+  it("have a page per stack file with its diagram, cost and critical path", () => {
+    expect(stackNames()).toEqual(expect.arrayContaining(["dev", "prod", "staging"]));
+    for (const stack of stackNames()) {
+      const page = GENERATED_DOCS[`docs/stacks/${stack}.md`]();
+      expect(page).toMatch(/\n```mermaid\nflowchart LR\n[\s\S]*subgraph c_box\[/);
+      expect(page).toMatch(/\n## Monthly cost: about \$\d+\.\d\d/);
+      expect(page).toMatch(/\n## First `pulumi up`: about \d+ min/);
+    }
   });
 });
 
