@@ -55,6 +55,14 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     case "aws:ec2/vpc:Vpc":
       state.defaultSecurityGroupId = `${name}-default-sg`;
       break;
+    case "aws:rds/instance:Instance":
+      state.address = `${name}.abcdefgh1234.${region}.rds.amazonaws.com`;
+      state.endpoint = `${state.address}:${inputs.port ?? 5432}`;
+      state.identifier = inputs.identifier ?? name;
+      break;
+    case "aws:elasticache/replicationGroup:ReplicationGroup":
+      state.primaryEndpointAddress = `master.${name}.abcdef.use1.cache.amazonaws.com`;
+      break;
     case "aws:kms/key:Key":
       state.keyId = `${name}-key-id`;
       break;
@@ -79,6 +87,8 @@ function mockCall(token: string, inputs: Record<string, any>, region: string): R
       const arch = (inputs.filters ?? []).find((f: any) => f.name === "architecture")?.values?.[0] ?? "x86_64";
       return { id: `ami-mock-debian-12-${arch}`, imageId: `ami-mock-debian-12-${arch}`, architecture: arch, name: `debian-12-${arch}-mock` };
     }
+    case "aws:ec2/getVpc:getVpc":
+      return { id: inputs.id, cidrBlock: "10.20.0.0/16" };
     default:
       return {};
   }

@@ -62,7 +62,11 @@ export function subnetCidrs(vpcCidr: string, azCount: number): { public: string[
  */
 export class Network extends Component {
   public readonly vpcId: pulumi.Output<string>;
+  /** The VPC's IPv4 CIDR (looked up for an existing VPC). */
+  public readonly cidrBlock: pulumi.Output<string>;
   public readonly publicSubnetIds: pulumi.Output<string[]>;
+  /** The first zone's public subnet alone, so a server placed there waits for no other subnet. */
+  public readonly firstPublicSubnetId: pulumi.Output<string>;
   public readonly privateSubnetIds: pulumi.Output<string[]>;
   /** True when the private subnets can reach the internet. */
   public readonly hasNat: boolean;
@@ -72,7 +76,9 @@ export class Network extends Component {
     super("Network", name, opts);
     if (args.existing) {
       this.vpcId = pulumi.output(args.existing.vpcId);
+      this.cidrBlock = aws.ec2.getVpcOutput({ id: args.existing.vpcId }, { parent: this }).cidrBlock;
       this.publicSubnetIds = pulumi.output(args.existing.publicSubnetIds);
+      this.firstPublicSubnetId = pulumi.output(args.existing.publicSubnetIds[0]);
       this.privateSubnetIds = pulumi.output(args.existing.privateSubnetIds);
       this.hasNat = false;
       this.nodes = { publicSubnets: [], privateSubnets: [] };
@@ -148,7 +154,9 @@ export class Network extends Component {
     });
 
     this.vpcId = vpc.id;
+    this.cidrBlock = pulumi.output(cidr);
     this.publicSubnetIds = pulumi.all(publicSubnets.map((s) => s.id));
+    this.firstPublicSubnetId = publicSubnets[0].id;
     this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
     this.hasNat = natGateway !== undefined;
     this.nodes = { vpc, publicSubnets, privateSubnets, natGateway };

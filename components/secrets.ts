@@ -20,6 +20,13 @@ export interface AppSecretsArgs {
    * @default 30
    */
   recoveryWindowInDays?: number;
+  /**
+   * The database password when the database is shared (RDS): stored instead
+   * of a generated one.
+   */
+  databasePassword?: pulumi.Input<string>;
+  /** More secret environment for the app, e.g. `{ REDIS_PASSWORD: cache.authToken }`. */
+  extra?: Record<string, pulumi.Input<string>>;
   transform?: { secret?: Transform<aws.secretsmanager.SecretArgs> };
 }
 
@@ -40,7 +47,7 @@ export class AppSecrets extends Component {
     const keepers = { rotation: args.rotation ?? "initial" };
     // 64 characters from a set that needs no quoting anywhere, well above Django's W009 minimum of 50.
     const secretKey = this.child(random.RandomPassword, "secret-key", { length: 64, special: true, overrideSpecial: "-_=+.,:", keepers });
-    const databasePassword = this.child(random.RandomPassword, "db-password", { length: 32, special: false, keepers });
+    const databasePassword = args.databasePassword ?? this.child(random.RandomPassword, "db-password", { length: 32, special: false, keepers }).result;
     const secret = this.child(aws.secretsmanager.Secret, "secret", {
       description: `Django secrets of ${args.app} (${pulumi.getProject()}/${pulumi.getStack()})`,
       kmsKeyId: args.kmsKeyArn,
@@ -50,13 +57,14 @@ export class AppSecrets extends Component {
     const version = this.child(aws.secretsmanager.SecretVersion, "value", {
       secretId: secret.id,
       secretString: pulumi.secret(
-        pulumi.all([secretKey.result, databasePassword.result]).apply(([key, password]) =>
-          JSON.stringify({ DJANGO_SECRET_KEY: key, DATABASE_PASSWORD: password }),
+        pulumi.all([secretKey.result, databasePassword, pulumi.all(args.extra ?? {})]).apply(([key, password, extra]) =>
+          JSON.stringify({ DJANGO_SECRET_KEY: key, DATABASE_PASSWORD: password, ...extra }),
         ),
       ),
     });
-    this.secretArn = secret.arn;
-    this.databasePassword = pulumi.secret(databasePassword.result);
+    // Resolves once the value exists: a server given this ARN never reads an empty secret.
+    this.secretArn = pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
+    this.databasePassword = pulumi.secret(databasePassword);
     this.nodes = { secret, version };
     this.registerOutputs({ secretArn: this.secretArn });
   }

@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { renderUserDataBase64 } from "../server";
-import type { BoxSpec } from "../server/types";
+import { renderBox, renderUserDataBase64 } from "../server";
+import type { BoxSpec, RenderedFile } from "../server/types";
+import { BoxConfig, boxConfigParameterName } from "./box-config";
 import { Component, Transform, stackTags } from "./component";
 
 /** Debian's own AWS account: the official Debian cloud images. */
@@ -28,8 +29,11 @@ export interface SingleBoxArgs {
    * @default 20
    */
   rootVolumeGb?: number;
-  /** What the box runs: rendered into its user data by server/. Holds no secret. */
-  spec: pulumi.Input<BoxSpec>;
+  /**
+   * What runs on the box, rendered by server/ into its configuration
+   * document (the box's `config` child) and its user data. Holds no secret.
+   */
+  spec: pulumi.Input<Omit<BoxSpec, "configParameter">>;
   /**
    * Release versions by app. A change re-runs the rollout (`fetch release
    * verify`) on the box through an SSM association: no stop, no replacement.
@@ -51,7 +55,16 @@ export interface SingleBoxArgs {
     secretArns: pulumi.Input<string>[];
     parameterArns: pulumi.Input<string>[];
     kmsKeyArn: pulumi.Input<string>;
+    /** Name of the artifacts bucket (where the configuration document goes). */
+    artifactsBucket: pulumi.Input<string>;
+    /** Static and media buckets (object storage): read, write and delete objects, list the bucket. */
+    fileBucketArns?: pulumi.Input<string>[];
   };
+  /**
+   * More security groups the box wears, e.g. the client group that the
+   * database and cache admit. Adding one is in place.
+   */
+  extraSecurityGroupIds?: pulumi.Input<string>[];
   /**
    * Refuse API termination of the box (it holds the database) and keep its
    * root volume if it is terminated anyway.
@@ -108,6 +121,8 @@ export class SingleBox extends Component {
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly roleArn: pulumi.Output<string>;
   public readonly logGroupName: pulumi.Output<string>;
+  /** Every file rendered for the box (the content of its configuration document). */
+  public readonly files: pulumi.Output<RenderedFile[]>;
   public readonly nodes: {
     instance: aws.ec2.Instance;
     eip: aws.ec2.Eip;
@@ -115,11 +130,16 @@ export class SingleBox extends Component {
     role: aws.iam.Role;
     logGroup: aws.cloudwatch.LogGroup;
     rollout: aws.ssm.Association;
+    config: BoxConfig;
   };
 
   constructor(name: string, args: SingleBoxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("SingleBox", name, opts);
     const architecture = args.architecture ?? "arm64";
+    const spec = pulumi.output(args.spec).apply((sp): BoxSpec => ({ ...sp, configParameter: boxConfigParameterName("single-box") } as BoxSpec));
+    this.files = spec.apply(renderBox);
+    // Every rendered file, in the artifacts bucket: phase fetch applies it at boot and on every rollout.
+    const config = new BoxConfig(this.childName("config"), { role: "single-box", files: this.files, bucket: args.access.artifactsBucket }, { parent: this });
     const region = aws.getRegionOutput({}, { parent: this }).region;
     const partition = aws.getPartitionOutput({}, { parent: this }).partition;
 
@@ -166,22 +186,27 @@ export class SingleBox extends Component {
       tags: stackTags(),
     }, args.transform?.role);
     // Session Manager replaces SSH; the same agent runs release rollouts (the association below).
-    this.child(aws.iam.RolePolicyAttachment, "ssm-core", {
+    const ssmCore = this.child(aws.iam.RolePolicyAttachment, "ssm-core", {
       role: role.name,
       policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
     });
     const a = args.access;
-    this.child(aws.iam.RolePolicy, "access", {
+    const accessPolicy = this.child(aws.iam.RolePolicy, "access", {
       role: role.id,
       policy: pulumi
-        .all([a.artifactsBucketArn, pulumi.all(a.secretArns), pulumi.all(a.parameterArns), a.kmsKeyArn, logGroup.arn])
-        .apply(([bucketArn, secretArns, parameterArns, keyArn, logGroupArn]) =>
+        .all([a.artifactsBucketArn, pulumi.all(a.secretArns), pulumi.all([...a.parameterArns, config.parameterArn]), a.kmsKeyArn, logGroup.arn, pulumi.all(a.fileBucketArns ?? [])])
+        .apply(([bucketArn, secretArns, parameterArns, keyArn, logGroupArn, fileBucketArns]) =>
           JSON.stringify({
             Version: "2012-10-17",
             Statement: [
               { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
               { Sid: "ReadReleasePointers", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: parameterArns },
-              { Sid: "ReadReleaseBundles", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${bucketArn}/releases/*`] },
+              {
+                Sid: "ReadReleaseBundlesAndConfig",
+                Effect: "Allow",
+                Action: ["s3:GetObject"],
+                Resource: [`${bucketArn}/releases/*`, `${bucketArn}/config/*`],
+              },
               { Sid: "WriteAndReadBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: [`${bucketArn}/${a.backupPrefix}*`] },
               {
                 Sid: "ListBackups",
@@ -197,6 +222,17 @@ export class SingleBox extends Component {
                 Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                 Resource: [logGroupArn, `${logGroupArn}:*`],
               },
+              ...(fileBucketArns.length
+                ? [
+                    {
+                      Sid: "StaticAndMediaFiles",
+                      Effect: "Allow",
+                      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                      Resource: fileBucketArns.map((arn) => `${arn}/*`),
+                    },
+                    { Sid: "ListStaticAndMediaFiles", Effect: "Allow", Action: ["s3:ListBucket"], Resource: fileBucketArns },
+                  ]
+                : []),
             ],
           }),
         ),
@@ -219,7 +255,7 @@ export class SingleBox extends Component {
       ami: ami.id,
       instanceType: args.instanceType ?? "t4g.small",
       subnetId: args.subnetId,
-      vpcSecurityGroupIds: [securityGroup.id],
+      vpcSecurityGroupIds: [securityGroup.id, ...(args.extraSecurityGroupIds ?? [])],
       iamInstanceProfile: profile.name,
       // The Elastic IP is the public address; no second, implicit one.
       associatePublicIpAddress: false,
@@ -235,13 +271,15 @@ export class SingleBox extends Component {
       monitoring: true,
       disableApiTermination: deletionProtection,
       // Gzipped cloud-config: the rendered files are ~50 KB as text, EC2 takes 16 KB (renderUserDataBase64 enforces it).
-      userDataBase64: pulumi.output(args.spec).apply((spec) => renderUserDataBase64(spec)),
+      userDataBase64: spec.apply(renderUserDataBase64),
       userDataReplaceOnChange: false,
       tags: stackTags({ Name: this.childName("instance"), "django-tiers:role": "single-box" }),
     }, args.transform?.instance, {
       // The box holds the database: a newer Debian AMI must not replace it, and user data only runs on
       // first boot (later changes roll out through the association), so neither may stop or replace it.
       ignoreChanges: ["ami", "userDataBase64"],
+      // The first boot's fetch needs the role's permissions in place (IAM is eventually consistent).
+      dependsOn: [accessPolicy, ssmCore],
     });
 
     const eip = this.child(aws.ec2.Eip, "eip", { domain: "vpc", instance: instance.id, tags: stackTags({ Name: this.childName("eip") }) });
@@ -271,7 +309,8 @@ export class SingleBox extends Component {
       name: "AWS-RunShellScript",
       targets: [{ key: "InstanceIds", values: [instance.id] }],
       parameters: {
-        commands: `/usr/local/sbin/django-tiers-provision fetch release verify # releases: ${releaseList}; secrets: ${args.secretsGeneration ?? "initial"}`,
+        // The versions in the comment are what make SSM re-run it: a new release, secret generation or configuration.
+        commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}; secrets: ${args.secretsGeneration ?? "initial"}; config: ${config.version}`,
         executionTimeout: "1800",
       },
       complianceSeverity: "HIGH",
@@ -285,7 +324,7 @@ export class SingleBox extends Component {
     this.securityGroupId = securityGroup.id;
     this.roleArn = role.arn;
     this.logGroupName = logGroup.name;
-    this.nodes = { instance, eip, securityGroup, role, logGroup, rollout };
+    this.nodes = { instance, eip, securityGroup, role, logGroup, rollout, config };
     this.registerOutputs({ instanceId: this.instanceId, publicIp: this.publicIp, publicDns: this.publicDns });
   }
 }

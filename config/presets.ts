@@ -29,14 +29,12 @@ export const PRESETS: Record<Tier, Preset> = {
     database: "rds",
     files: "on-box",
     front: "box",
-    pending: "issue #4 (managed services)",
   },
   "object-storage": {
     summary: "as external-db, with static and media files on S3",
     database: "rds",
     files: "s3",
     front: "box",
-    pending: "issue #4 (managed services)",
   },
   "load-balanced": {
     summary: "an ALB in front of blue and green autoscaling fleets, RDS and S3",

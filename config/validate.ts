@@ -46,6 +46,20 @@ export interface Settings {
   /** Receives the stack's alarms, when set. */
   alertEmail?: string;
   deletionProtection: boolean;
+  /** Standbys for RDS and ElastiCache (multi-AZ). */
+  highAvailability: boolean;
+  /** Set when the tier puts PostgreSQL (or MySQL/MariaDB) on RDS. */
+  database?: {
+    engine: "postgres" | "mysql" | "mariadb";
+    version?: string;
+    instanceClass: string;
+    storageGb: number;
+    maxStorageGb: number;
+  };
+  /** Where the cache and broker run. */
+  cache: { mode: "on-box" } | { mode: "elasticache"; nodeType: string };
+  /** Static and media files on S3 (object-storage tier and up). */
+  objectStorage: boolean;
   backup: { hourUtc: number; retentionDays: number };
   logRetentionDays: number;
   secretsRotation: string;
@@ -249,6 +263,24 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     if (!knownChecks.includes(id)) problem("relaxedChecks", `"${id}" is not a policy check`, "ids listed in docs/policies.md");
   }
 
+  const preset = PRESETS[v.tier as Tier];
+  let database: Settings["database"];
+  if (preset.database === "rds") {
+    if (v.databaseMaxStorageGb < v.databaseStorageGb) {
+      problem("databaseMaxStorageGb", `is below databaseStorageGb (${v.databaseStorageGb}); storage cannot grow to less than it starts with`, SETTINGS.databaseMaxStorageGb.allowed);
+    }
+    if (v.backupRetentionDays > 35) {
+      problem("backupRetentionDays", "is above 35, the most RDS keeps automated backups on this tier", "7 to 35 on tiers with RDS");
+    }
+    database = {
+      engine: v.databaseEngine,
+      version: v.databaseVersion,
+      instanceClass: v.databaseInstanceClass,
+      storageGb: v.databaseStorageGb,
+      maxStorageGb: v.databaseMaxStorageGb,
+    };
+  }
+  const cacheMode = v.cache === "auto" ? (preset.front === "alb" ? "elasticache" : "on-box") : v.cache;
   if (problems.length) throw new SettingsError(ns, problems);
 
   return {
@@ -267,6 +299,10 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     dns,
     alertEmail: v.alertEmail,
     deletionProtection: v.deletionProtection,
+    highAvailability: v.highAvailability === "auto" ? environment === "prod" : v.highAvailability === "on",
+    database,
+    cache: cacheMode === "elasticache" ? { mode: "elasticache", nodeType: v.cacheNodeType } : { mode: "on-box" },
+    objectStorage: preset.files === "s3",
     backup: { hourUtc: v.backupHourUtc, retentionDays: v.backupRetentionDays },
     logRetentionDays: v.logRetentionDays,
     secretsRotation: v.secretsRotation,

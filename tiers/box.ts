@@ -1,20 +1,26 @@
 /**
- * The single-box tier: network, key, artifacts, per-app secrets and
- * releases, the box, its backups and its DNS, wired in that order.
+ * The tiers whose front is one box — single-box, external-db,
+ * object-storage: network, key, alerts, artifacts; the managed services the
+ * preset asks for (RDS, S3, ElastiCache) with the client group they admit;
+ * per-app secrets and releases; the box, its backups and its DNS.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "../components/alerts";
 import { Artifacts } from "../components/artifacts";
 import { Backup } from "../components/backup";
+import { Cache } from "../components/cache";
+import { ClientSecurityGroup } from "../components/client-group";
+import { Database, ENGINES } from "../components/database";
 import { DnsRecords } from "../components/dns";
 import { StackKey } from "../components/encryption";
+import { Monitoring } from "../components/monitoring";
 import { Network } from "../components/network";
+import { ObjectStorage } from "../components/object-storage";
 import { Release } from "../components/release";
 import { AppSecrets } from "../components/secrets";
 import { SingleBox } from "../components/single-box";
 import type { Settings } from "../config/validate";
-import { renderBox } from "../server";
 import type { BoxSpec, RenderedFile } from "../server/types";
 import type { Deployment } from "./types";
 
@@ -23,7 +29,7 @@ export const NGINX_PROXY_READ_TIMEOUT = 60;
 /** Longer than any load balancer idle timeout (60 s), so nginx never closes a connection first. */
 export const NGINX_KEEPALIVE_TIMEOUT = 75;
 
-export function deploySingleBox(s: Settings, opts: pulumi.ComponentResourceOptions = {}): Deployment {
+export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions = {}): Deployment {
   const notes: string[] = [];
   const network = new Network("network", {
     existing: s.network.mode === "existing" ? s.network : undefined,
@@ -44,20 +50,76 @@ export function deploySingleBox(s: Settings, opts: pulumi.ComponentResourceOptio
     backups: { prefix: backupPrefix, retentionDays: s.backup.retentionDays },
   }, opts);
 
+  // Managed services admit one client group, which the box wears. It exists before them so their rules can name it.
+  const servicePorts: Record<string, number> = {};
+  if (s.database) servicePorts.database = ENGINES[s.database.engine].port;
+  if (s.cache.mode === "elasticache") servicePorts.cache = 6379;
+  const clients = Object.keys(servicePorts).length
+    ? new ClientSecurityGroup("clients", { vpcId: network.vpcId, vpcCidr: network.cidrBlock, role: "app", ports: servicePorts }, opts)
+    : undefined;
+  const privateSubnets = [0, 1].map((i) => network.privateSubnetIds.apply((ids) => ids[i]));
+
+  const database = s.database && clients
+    ? new Database("database", {
+        vpcId: network.vpcId,
+        subnetIds: privateSubnets,
+        clients: { app: clients.id },
+        engine: s.database.engine,
+        engineVersion: s.database.version,
+        instanceClass: s.database.instanceClass,
+        storageGb: s.database.storageGb,
+        maxStorageGb: s.database.maxStorageGb,
+        kmsKeyArn: key.arn,
+        multiAz: s.highAvailability,
+        backupRetentionDays: s.backup.retentionDays,
+        deletionProtection: s.deletionProtection,
+        rotation: s.secretsRotation,
+      }, opts)
+    : undefined;
+  const cache = s.cache.mode === "elasticache" && clients
+    ? new Cache("cache", {
+        vpcId: network.vpcId,
+        subnetIds: privateSubnets,
+        clients: { app: clients.id },
+        kmsKeyArn: key.arn,
+        nodeType: s.cache.nodeType,
+        highAvailability: s.highAvailability,
+        rotation: s.secretsRotation,
+      }, opts)
+    : undefined;
+  const files = s.objectStorage
+    ? new ObjectStorage("files", { kmsKeyArn: key.arn, accessLogsBucket: artifacts.logsBucketName }, opts)
+    : undefined;
+  if (database && !s.highAvailability) {
+    notes.push("The RDS database has no standby (highAvailability off): an AZ outage or instance failure stops it until AWS replaces it; backups keep the data.");
+  }
+  if (files) {
+    notes.push("Static and media files are on S3 and private: browsers get signed URLs until a CDN fronts the buckets (the cdn add-on).");
+  }
+
   const apps = s.apps.map((app) => {
-    const secrets = new AppSecrets(`secrets-${app.name}`, { app: app.name, kmsKeyArn: key.arn, rotation: s.secretsRotation }, opts);
+    const secrets = new AppSecrets(`secrets-${app.name}`, {
+      app: app.name,
+      kmsKeyArn: key.arn,
+      rotation: s.secretsRotation,
+      databasePassword: database?.password,
+      extra: cache ? { REDIS_PASSWORD: cache.authToken } : undefined,
+    }, opts);
     const release = new Release(`release-${app.name}`, { app: app.name, dir: app.dir, version: s.releaseVersion, bucket: artifacts.bucketName }, opts);
     return { app, secrets, release };
   });
 
-  const spec: pulumi.Output<BoxSpec> = pulumi
+  const spec: pulumi.Output<Omit<BoxSpec, "configParameter">> = pulumi
     .all([
       artifacts.bucketName,
       pulumi.all(apps.map((a) => a.secrets.secretArn)),
       pulumi.all(apps.map((a) => a.release.parameterName)),
       aws.getRegionOutput({}, opts).region,
+      database ? database.address : undefined,
+      cache ? cache.address : undefined,
+      files ? pulumi.all([files.staticBucket, files.mediaBucket]) : undefined,
     ])
-    .apply(([bucket, secretArns, parameterNames, region]) => ({
+    .apply(([bucket, secretArns, parameterNames, region, databaseHost, cacheHost, buckets]): Omit<BoxSpec, "configParameter"> => ({
       role: "single-box" as const,
       project: s.project,
       stack: s.stack,
@@ -85,11 +147,14 @@ export function deploySingleBox(s: Settings, opts: pulumi.ComponentResourceOptio
       nginx: { proxyReadTimeoutSeconds: NGINX_PROXY_READ_TIMEOUT, keepaliveTimeoutSeconds: NGINX_KEEPALIVE_TIMEOUT, maxUploadMb: s.maxUploadMb },
       backup: { hourUtc: s.backup.hourUtc, prefix: backupPrefix, localRetentionDays: 3 },
       longestTaskSeconds: s.longestTaskSeconds,
+      ...(database && databaseHost ? { database: { engine: database.engine, host: databaseHost, port: database.port, user: database.username } } : {}),
+      ...(cache && cacheHost ? { cache: { host: cacheHost, port: cache.port } } : {}),
+      ...(buckets ? { objectStorage: { staticBucket: buckets[0], mediaBucket: buckets[1] } } : {}),
     }));
 
   const box = new SingleBox("box", {
     vpcId: network.vpcId,
-    subnetId: network.publicSubnetIds.apply((ids) => ids[0]),
+    subnetId: network.firstPublicSubnetId,
     instanceType: s.box.instanceType,
     architecture: s.box.architecture,
     rootVolumeGb: s.box.rootVolumeGb,
@@ -97,24 +162,39 @@ export function deploySingleBox(s: Settings, opts: pulumi.ComponentResourceOptio
     releases: Object.fromEntries(apps.map(({ app, release }) => [app.name, release.version])),
     secretsGeneration: s.secretsRotation,
     access: {
+      artifactsBucket: artifacts.bucketName,
       artifactsBucketArn: artifacts.bucketArn,
       backupPrefix,
       secretArns: apps.map((a) => a.secrets.secretArn),
       parameterArns: apps.map((a) => a.release.parameterArn),
       kmsKeyArn: key.arn,
+      fileBucketArns: files?.bucketArns,
     },
+    extraSecurityGroupIds: clients ? [clients.id] : undefined,
     deletionProtection: s.deletionProtection,
     alertTopicArn: alerts.topicArn,
     logRetentionDays: s.logRetentionDays,
   }, opts);
-  notes.push("One box in one availability zone: EC2 recovers it on a failed host check, AWS Backup snapshots its disk daily and the box dumps each database nightly to the artifacts bucket; there is no standby.");
+  notes.push(database
+    ? "One app box in one availability zone: EC2 recovers it on a failed host check and AWS Backup snapshots its disk daily; the data is on RDS (automated backups and a daily AWS Backup recovery point)."
+    : "One box in one availability zone: EC2 recovers it on a failed host check, AWS Backup snapshots its disk daily and the box dumps each database nightly to the artifacts bucket; there is no standby.");
 
   new Backup("backup", {
-    resourceArns: [box.nodes.instance.arn],
+    resourceArns: [box.nodes.instance.arn, ...(database ? [database.instanceArn] : [])],
     kmsKeyArn: key.arn,
     hourUtc: s.backup.hourUtc,
     retentionDays: s.backup.retentionDays,
   }, opts);
+
+  // Alarms and a dashboard for the managed services. The box's disk and memory alarms wait for the
+  // CloudWatch agent's installation on the box (its configuration is rendered in server/cloudwatch-agent.ts).
+  if (database || cache) {
+    new Monitoring("monitoring", {
+      alertTopicArn: alerts.topicArn,
+      database: database ? { instanceIdentifier: database.instanceId } : undefined,
+      cache: cache ? { replicationGroupId: cache.replicationGroupId, nodeCount: s.highAvailability ? 2 : 1 } : undefined,
+    }, opts);
+  }
 
   const hosts = s.apps.flatMap((a) => a.domains);
   if (s.dns) {
@@ -146,13 +226,16 @@ export function deploySingleBox(s: Settings, opts: pulumi.ComponentResourceOptio
       releases: pulumi.output(Object.fromEntries(apps.map(({ app, release }) => [app.name, release.version]))),
       secretArns: pulumi.all(Object.fromEntries(apps.map(({ app, secrets }) => [app.name, secrets.secretArn]))),
     },
-    serverFiles: spec.apply((sp): Record<string, RenderedFile[]> => ({ "single-box": renderBox(sp) })),
+    serverFiles: box.files.apply((files): Record<string, RenderedFile[]> => ({ "single-box": files })),
     notes,
     relaxations: [
+      ...(!s.deletionProtection && database
+        ? [{ check: "rds-deletion-protection", setting: "deletionProtection", reason: `turned off for this ${s.environment} stack; a final snapshot is still taken on delete` }]
+        : []),
       {
         check: "secrets-rotation",
         setting: "secretsRotation",
-        reason: "generated secrets rotate when the secretsRotation label changes (pulumi up), not on a Secrets Manager schedule; a rotation Lambda lands with the managed database",
+        reason: "generated secrets (SECRET_KEY, database password, cache token) rotate when the secretsRotation label changes and pulumi up rolls them out to the servers, not on a Secrets Manager schedule the servers would not notice",
       },
     ],
   };

@@ -3,7 +3,8 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../config/validate";
-import { deploySingleBox } from "./single-box";
+import { PRESETS } from "../config/presets";
+import { deployBoxTier } from "./box";
 import type { Deployment } from "./types";
 
 export type { Deployment, StackOutputs } from "./types";
@@ -22,9 +23,9 @@ function registry(): Deployment[] {
 /** Declares every resource of the stack described by `settings`. */
 export function deployStack(settings: Settings, opts: pulumi.ComponentResourceOptions = {}): Deployment {
   let deployment: Deployment;
-  switch (settings.tier) {
-    case "single-box":
-      deployment = deploySingleBox(settings, opts);
+  switch (PRESETS[settings.tier].front) {
+    case "box":
+      deployment = deployBoxTier(settings, opts);
       break;
     default:
       // validateSettings refuses tiers that are not built yet, so this is a programming error.

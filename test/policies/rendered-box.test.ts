@@ -39,6 +39,7 @@ function spec(apps: AppSpec[], tls: BoxSpec["tls"], taskWorker: TaskWorker): Box
     nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 25 },
     backup: { hourUtc: 3, prefix: "backups/dev/", localRetentionDays: 7 },
     longestTaskSeconds: 600,
+    configParameter: "/django-tiers/demo/dev/single-box/config",
   };
 }
 
@@ -67,7 +68,8 @@ describe.each(VARIANTS)("rendered box: %s", (_label, boxSpec) => {
 
 test("a secret that slipped into the rendered files is found in the user data", () => {
   const boxSpec = VARIANTS[0][1];
-  const leaked = { ...boxSpec, apps: [{ ...boxSpec.apps[0], settingsModule: "leakedsecret0123456789.settings" }] };
+  // The provisioning script is in the user data (the rest of the box comes with its configuration document).
+  const leaked = { ...boxSpec, artifactsBucket: "leakedsecret0123456789" };
   const p = plan([
     res("aws:ec2/instance:Instance", "box", { userDataBase64: renderUserDataBase64(leaked) }),
     res("aws:secretsmanager/secretVersion:SecretVersion", "v", { secretString: new SecretValue("leakedsecret0123456789") }),

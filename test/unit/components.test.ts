@@ -244,6 +244,7 @@ describe("SingleBox", () => {
       spec,
       releases: { mysite: "abc123" },
       access: {
+        artifactsBucket: "artifacts",
         artifactsBucketArn: "arn:aws:s3:::artifacts",
         backupPrefix: "backups/",
         secretArns: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:mysite"],
@@ -272,7 +273,7 @@ describe("SingleBox", () => {
     const statements = json(named(engine.resources, "sb-access").inputs.policy).Statement;
     const byId = Object.fromEntries(statements.map((s: any) => [s.Sid, s]));
     expect(byId.ReadOwnSecrets.Resource).toEqual(["arn:aws:secretsmanager:us-east-1:123456789012:secret:mysite"]);
-    expect(byId.ReadReleaseBundles.Resource).toEqual(["arn:aws:s3:::artifacts/releases/*"]);
+    expect(byId.ReadReleaseBundlesAndConfig.Resource).toEqual(["arn:aws:s3:::artifacts/releases/*", "arn:aws:s3:::artifacts/config/*"]);
     expect(byId.WriteAndReadBackups.Resource).toEqual(["arn:aws:s3:::artifacts/backups/*"]);
     for (const s of statements) {
       expect(s.Resource).not.toContain("*");
@@ -293,6 +294,17 @@ describe("SingleBox", () => {
     });
     expect(instance.inputs.tags).toMatchObject({ owner: "web", "django-tiers:role": "single-box" });
     expect(instance.options.ignoreChanges).toEqual(["ami", "userDataBase64"]);
+  });
+
+  it("puts every rendered file in the box's configuration document and points the box at it", () => {
+    const document = named(engine.resources, "sb-config-document");
+    const files = JSON.parse(String(document.inputs.content)).files.map((f: { path: string }) => f.path);
+    expect(files).toEqual(expect.arrayContaining(["/usr/local/sbin/django-tiers-provision", "/etc/nginx/sites-available/mysite.conf", "/etc/django-tiers/mysite/app.env"]));
+    expect(String(document.inputs.key)).toMatch(/^config\/single-box\/[0-9a-f]{12}\.json$/);
+    expect(reveal(named(engine.resources, "sb-config-pointer").inputs.value)).toBe(document.inputs.key);
+    expect(String(document.inputs.content)).not.toMatch(/mock-secret-/);
+    const statements = json(named(engine.resources, "sb-access").inputs.policy).Statement;
+    expect(statements.find((s: any) => s.Sid === "ReadReleasePointers").Resource).toContain("arn:aws:ssm:us-east-1:123456789012:sb-config-pointer");
   });
 
   it("gives the box gzipped cloud-config user data under 16 KB that names no secret", () => {
@@ -316,7 +328,9 @@ describe("SingleBox", () => {
   it("rolls releases out through an SSM association whose command names the versions", () => {
     const rollout = named(engine.resources, "sb-rollout");
     expect(rollout.inputs).toMatchObject({ name: "AWS-RunShellScript", targets: [{ key: "InstanceIds", values: ["sb-instance-id"] }] });
-    expect((rollout.inputs.parameters as any).commands).toBe("/usr/local/sbin/django-tiers-provision fetch release verify # releases: mysite=abc123; secrets: initial");
+    expect((rollout.inputs.parameters as any).commands).toMatch(
+      /^\/usr\/local\/sbin\/django-tiers-provision fetch configure release verify # releases: mysite=abc123; secrets: initial; config: [0-9a-f]{12}$/,
+    );
   });
 });
 

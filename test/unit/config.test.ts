@@ -56,6 +56,25 @@ describe("validateSettings: a good config", () => {
     expect(s.dns).toEqual({ cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "ops@example.com" });
   });
 
+  it("puts the database on RDS from external-db up, and files on S3 from object-storage up", () => {
+    const single = validateSettings(base, ctx);
+    expect(single.database).toBeUndefined();
+    expect(single.objectStorage).toBe(false);
+    expect(single.cache).toEqual({ mode: "on-box" });
+    const external = validateSettings({ ...base, tier: "external-db", databaseEngine: "mysql" }, ctx);
+    expect(external.database).toEqual({ engine: "mysql", version: undefined, instanceClass: "db.t4g.micro", storageGb: 20, maxStorageGb: 100 });
+    expect(external.objectStorage).toBe(false);
+    const files = validateSettings({ ...base, tier: "object-storage", cache: "elasticache" }, ctx);
+    expect(files.objectStorage).toBe(true);
+    expect(files.cache).toEqual({ mode: "elasticache", nodeType: "cache.t4g.micro" });
+  });
+
+  it("turns standbys on in prod unless told otherwise", () => {
+    expect(validateSettings(base, { ...ctx, stack: "prod" }).highAvailability).toBe(true);
+    expect(validateSettings(base, ctx).highAvailability).toBe(false);
+    expect(validateSettings({ ...base, highAvailability: "off" }, { ...ctx, stack: "prod" }).highAvailability).toBe(false);
+  });
+
   it("takes an existing VPC's ids", () => {
     const s = validateSettings({
       ...base,
@@ -70,7 +89,7 @@ describe("validateSettings: a good config", () => {
 describe("validateSettings: bad config names the setting, the value and what is allowed", () => {
   it.each([
     ["tier", { tier: "kubernetes" }, /got "kubernetes".*must be one of "single-box"/],
-    ["tier", { tier: "load-balanced" }, /not built yet.*Allowed: single-box/],
+    ["tier", { tier: "load-balanced" }, /not built yet.*Allowed: single-box, external-db, object-storage/],
     ["tier", { tier: undefined }, /not set.*is required/],
     ["environment", { environment: "production" }, /got "production".*must be one of "dev", "staging", "prod"/],
     ["apps", { apps: [] }, /list at least one app/],
@@ -97,6 +116,15 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["gunicornWorkers", { gunicornWorkers: -2 }, /at least 1/],
     ["gunicornTimeoutSeconds", { gunicornTimeoutSeconds: 60 }, /at most 59/],
     ["gracefulTimeoutSeconds", { gracefulTimeoutSeconds: 1 }, /at least 5/],
+    ["highAvailability", { highAvailability: "yes" }, /must be one of "auto", "on", "off"/],
+    ["databaseEngine", { databaseEngine: "oracle" }, /must be one of "postgres", "mysql", "mariadb"/],
+    ["databaseVersion", { databaseVersion: "latest" }, /major version such as 16/],
+    ["databaseInstanceClass", { databaseInstanceClass: "t4g.micro" }, /RDS instance class such as db.t4g.micro/],
+    ["databaseStorageGb", { databaseStorageGb: 5 }, /at least 20/],
+    ["databaseMaxStorageGb", { tier: "external-db", databaseStorageGb: 200, databaseMaxStorageGb: 100 }, /below databaseStorageGb \(200\)/],
+    ["backupRetentionDays", { tier: "external-db", backupRetentionDays: 90 }, /above 35, the most RDS keeps/],
+    ["cache", { cache: "memcached" }, /must be one of "auto", "on-box", "elasticache"/],
+    ["cacheNodeType", { cacheNodeType: "t4g.micro" }, /ElastiCache node type/],
     ["vpcCidr", { vpcCidr: "10.0.0.0/8" }, /IPv4 CIDR from \/16 to \/24/],
     ["vpcCidr", { vpcCidr: "10.0.300.0/16" }, /octet/],
     ["availabilityZones", { availabilityZones: 1 }, /at least 2/],
