@@ -3,6 +3,7 @@
  * engine with a stack's config, and reports what `pulumi up` would create,
  * the stack's outputs, its notes and relaxations, and the policy results.
  */
+import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { runChecks, summarize } from "../policies";
@@ -89,14 +90,17 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
 }
 
 /** A resource's inputs made printable: secrets hidden, unknowns and assets named. */
-export function printable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(printable);
-  if (value instanceof SecretValue) return "[secret]";
+export function printable(value: unknown, secretDigests = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => printable(v, secretDigests));
+  if (value instanceof SecretValue) {
+    // Digests let two offline plans be compared without printing a value; offline, every secret is a stand-in.
+    return secretDigests ? `[secret ${createHash("sha256").update(JSON.stringify(value.value)).digest("hex").slice(0, 12)}]` : "[secret]";
+  }
   if (value === UNKNOWN) return "[unknown until deploy]";
   if (pulumi.asset.Archive.isInstance(value)) return "[archive]";
   if (pulumi.asset.Asset.isInstance(value)) return "[asset]";
   if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, printable(v)]));
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, printable(v, secretDigests)]));
   }
   return value;
 }

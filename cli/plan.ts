@@ -5,6 +5,7 @@
  * Exit codes: 0 planned and every policy check passes (or is relaxed or not
  * applicable); 1 a policy check fails; 2 invalid config or usage.
  */
+import { spawnSync } from "child_process";
 import * as path from "path";
 import { formatResults } from "../policies";
 import type { PlannedResource } from "../policies/types";
@@ -12,6 +13,7 @@ import { formatCost } from "./estimates/cost";
 import { formatDeployTime } from "./estimates/deploy-time";
 import { renderMermaid } from "./estimates/diagram";
 import { PlanReport, planStack, printable } from "./plan-stack";
+import { comparePlans, formatComparison } from "./plan-compare";
 import { readStackConfig } from "./stack-files";
 
 const USAGE = "usage: npm run plan -- [--stack <name>] [--json | --diagram] [--set <key>=<value>]... [--project-dir <dir>]";
@@ -117,19 +119,24 @@ interface Args {
   projectDir: string;
   /** `--set key=value`: what-if overrides of the stack's config (key without namespace = the project's). */
   sets: Array<[string, string]>;
+  /** `--compare key=value`: also plan with these overrides and print what the change creates, replaces, deletes. */
+  compares: Array<[string, string]>;
+  /** With --json: secrets as short digests of their (offline, stand-in) values, so plans can be compared. */
+  secretDigests: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { stack: "dev", json: false, diagram: false, projectDir: path.resolve(__dirname, ".."), sets: [] };
+  const args: Args = { stack: "dev", json: false, diagram: false, projectDir: path.resolve(__dirname, ".."), sets: [], compares: [], secretDigests: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") args.json = true;
+    else if (a === "--secret-digests") args.secretDigests = true;
     else if (a === "--diagram") args.diagram = true;
     else if (a === "--stack" && argv[i + 1]) args.stack = argv[++i];
     else if (a === "--project-dir" && argv[i + 1]) args.projectDir = path.resolve(argv[++i]);
-    else if (a === "--set" && argv[i + 1]?.includes("=")) {
+    else if ((a === "--set" || a === "--compare") && argv[i + 1]?.includes("=")) {
       const [key, ...rest] = argv[++i].split("=");
-      args.sets.push([key, rest.join("=")]);
+      (a === "--set" ? args.sets : args.compares).push([key, rest.join("=")]);
     }
     else if (a === "--help" || a === "-h") {
       console.log(USAGE);
@@ -155,12 +162,35 @@ async function main(): Promise<void> {
     console.error(["SettingsError", "StackFileError"].includes(e.name) ? e.message : `plan failed: ${e.stack ?? e.message}`);
     process.exit(2);
   }
+  if (args.compares.length) {
+    const changed = planInChildProcess(args, [...args.sets, ...args.compares]);
+    if ("error" in changed) {
+      console.error(changed.message);
+      process.exit(2);
+    }
+    const what = args.compares.map(([k, v]) => `${k}=${v}`).join(" ");
+    // Both sides as the JSON plan prints them (secrets, unknowns and assets named, not valued).
+    const printed = report.resources.map((r) => ({ ...r, inputs: printable(r.inputs, true) as Record<string, unknown> }));
+    const comparison = comparePlans(printed, changed.resources);
+    return exitAfterWriting(args.json ? JSON.stringify(comparison, null, 2) : formatComparison(comparison, what), 0);
+  }
   const text = args.diagram
     ? renderMermaid(report.resources)
     : args.json
-      ? JSON.stringify({ ...report, resources: report.resources.map((r) => ({ ...r, inputs: printable(r.inputs) })) }, null, 2)
+      ? JSON.stringify({ ...report, resources: report.resources.map((r) => ({ ...r, inputs: printable(r.inputs, args.secretDigests) })) }, null, 2)
       : formatReport(report);
   exitAfterWriting(text, report.checks.some((c) => c.status === "fail") ? 1 : 0);
+}
+
+/** Plans the same stack with other settings in a fresh process (one stack program per process). */
+function planInChildProcess(args: Args, sets: Array<[string, string]>): { resources: PlannedResource[] } | { error: string; message: string } {
+  const argv = [...process.execArgv, __filename, "--stack", args.stack, "--project-dir", args.projectDir, "--json", "--secret-digests"];
+  for (const [k, v] of sets) argv.push("--set", `${k}=${v}`);
+  const r = spawnSync(process.execPath, argv, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  const parsed = JSON.parse(r.stdout || "{}");
+  if (r.status === 2 || parsed.error) return { error: parsed.error ?? "error", message: parsed.message ?? r.stderr };
+  // Inputs arrive printable: secrets as "[secret]", which is how the comparison treats them anyway.
+  return { resources: parsed.resources };
 }
 
 /**

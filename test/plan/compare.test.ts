@@ -1,0 +1,65 @@
+/**
+ * What a change of settings does to a stack, from two offline plans
+ * (`npm run plan -- --compare`): a release replaces nothing that holds data;
+ * a move up the ladder adds services and changes the box in place.
+ */
+import { spawnSync } from "child_process";
+import * as path from "path";
+import { comparePlans } from "../../cli/plan-compare";
+import type { PlannedResource } from "../../policies/types";
+
+const repo = path.resolve(__dirname, "../..");
+
+function compare(stack: string, ...changes: string[]) {
+  const args = [path.join(repo, "cli/plan.ts"), "--stack", stack, "--json"];
+  for (const c of changes) args.push("--compare", c);
+  const r = spawnSync(path.join(repo, "node_modules/.bin/tsx"), args, { cwd: repo, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`plan --compare exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as ReturnType<typeof comparePlans>;
+}
+
+const names = (list: Array<{ name: string }>) => list.map((r) => r.name).sort();
+
+describe("a release (a new app version)", () => {
+  it.each(["dev", "staging", "prod"])("on %s changes only the bundle, its pointer and the rollout", (stack) => {
+    const c = compare(stack, "releaseVersion=v2026.11.22");
+    expect(names(c.creates)).toEqual([]);
+    expect(names(c.deletes)).toEqual([]);
+    expect(names(c.replaces)).toEqual(["release-mysite-bundle"]);
+    expect(names(c.updates)).toEqual(["box-rollout", "release-mysite-pointer"]);
+    expect([...c.replaces, ...c.deletes].filter((r) => r.holdsData)).toEqual([]);
+  });
+});
+
+describe("moving up the ladder", () => {
+  it("single-box → external-db adds RDS and changes the box in place", () => {
+    const c = compare("dev", "tier=external-db");
+    expect(names(c.creates)).toEqual(expect.arrayContaining(["database-instance", "database-params", "database-sg", "clients-sg", "database-from-app"]));
+    // The box's new settings travel in a new configuration document, applied by the rollout.
+    expect(names(c.updates)).toEqual(expect.arrayContaining(["box-instance", "box-rollout", "box-config-pointer", "secrets-mysite-value"]));
+    expect(names(c.replaces)).toEqual(["box-config-document"]);
+    expect(c.updates.find((r) => r.name === "box-instance")!.inputs).toEqual(["vpcSecurityGroupIds"]);
+    expect([...c.replaces, ...c.deletes].filter((r) => r.holdsData)).toEqual([]);
+  });
+
+  it("external-db → object-storage adds the file buckets and replaces nothing that holds data", () => {
+    const c = compare("staging", "tier=object-storage");
+    expect(names(c.creates)).toEqual(expect.arrayContaining(["files-static-bucket", "files-media-bucket"]));
+    expect([...c.replaces, ...c.deletes].filter((r) => r.holdsData)).toEqual([]);
+  });
+});
+
+describe("comparePlans", () => {
+  const res = (name: string, type: string, inputs: Record<string, unknown>, ignoreChanges: string[] = []): PlannedResource => ({
+    type, name, urn: `urn:${name}`, parent: "", isProvider: false, isComponent: false, inputs,
+    options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges, aliases: 0, provider: "", dependsOn: [] },
+  });
+
+  it("names a replacement of something that holds data, and ignores ignored inputs", () => {
+    const before = [res("db", "aws:rds/instance:Instance", { engine: "postgres" }), res("box", "aws:ec2/instance:Instance", { ami: "a", instanceType: "t4g.small" }, ["ami"])];
+    const after = [res("db", "aws:rds/instance:Instance", { engine: "mysql" }), res("box", "aws:ec2/instance:Instance", { ami: "b", instanceType: "t4g.small" }, ["ami"])];
+    const c = comparePlans(before, after);
+    expect(c.replaces).toEqual([expect.objectContaining({ name: "db", inputs: ["engine"], holdsData: "the database" })]);
+    expect(c.updates).toEqual([]);
+  });
+});
