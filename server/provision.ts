@@ -820,17 +820,21 @@ move_database_to_external() {
   fi
   local_tables=$(cd / && runuser -u postgres -- psql -XAtq -d "$app" -c \
     "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
-  password=$(secret_value "$app" DATABASE_PASSWORD)
-  remote_tables=$(PGPASSWORD=$password psql -XAtq \
-    "host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=$app sslmode=require connect_timeout=10" \
-    -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
-  if ((local_tables == 0 || remote_tables > 0)); then
-    log "$app: nothing to move ($local_tables local tables, $remote_tables on $DB_HOST)"
+  if ((local_tables == 0)); then
     touch "$STATE_DIR/$app.database-moved"
     return 0
   fi
   [[ $DB_ENGINE == postgres ]] ||
     die "$app: the box's PostgreSQL cannot be copied into $DB_ENGINE; move the data with dumpdata/loaddata (docs/runbooks/move-up-a-tier.md)"
+  password=$(secret_value "$app" DATABASE_PASSWORD)
+  remote_tables=$(PGPASSWORD=$password psql -XAtq \
+    "host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=$app sslmode=require connect_timeout=10" \
+    -c "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'")
+  if ((remote_tables > 0)); then
+    log "$app: nothing to move: $DB_HOST already has $remote_tables tables"
+    touch "$STATE_DIR/$app.database-moved"
+    return 0
+  fi
   read -ra programs <<<"\${APP_PROGRAMS[$app]}"
   log "$app: moving the database to $DB_HOST: stopping \${programs[*]}"
   supervisorctl stop "\${programs[@]}" >/dev/null 2>&1 || true
