@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Component, Transform, stackTags } from "./component";
+import { Component, Transform, serviceSecurityGroup, stackTags } from "./component";
 
 export interface CacheArgs {
   vpcId: pulumi.Input<string>;
@@ -76,21 +76,7 @@ export class Cache extends Component {
     const engine = args.engine ?? "valkey";
     const ha = args.highAvailability ?? false;
 
-    const securityGroup = this.child(aws.ec2.SecurityGroup, "sg", {
-      vpcId: args.vpcId,
-      description: `django-tiers ${engine}: only the app and worker servers connect`,
-      tags: stackTags({ Name: this.childName("sg"), "django-tiers:role": "cache" }),
-    });
-    for (const [role, client] of Object.entries(args.clients)) {
-      this.child(aws.vpc.SecurityGroupIngressRule, `from-${role}`, {
-        securityGroupId: securityGroup.id,
-        referencedSecurityGroupId: client,
-        ipProtocol: "tcp",
-        fromPort: this.port,
-        toPort: this.port,
-        description: `${engine} from the ${role} servers`,
-      });
-    }
+    const securityGroup = serviceSecurityGroup(this, { vpcId: args.vpcId, role: "cache", service: engine, port: this.port, clients: args.clients });
     const subnetGroup = this.child(aws.elasticache.SubnetGroup, "subnets", {
       subnetIds: args.subnetIds,
       description: "django-tiers cache: private subnets only",

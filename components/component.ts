@@ -2,6 +2,7 @@
  * What every django-tiers component shares: the type-token prefix, typed
  * transform hooks for children, and the naming rule for children.
  */
+import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 
 /** Type tokens are `django-tiers:index:<Component>`. */
@@ -59,6 +60,44 @@ export abstract class Component extends pulumi.ComponentResource {
     const [finalArgs, finalOpts] = applyTransform(transform, name, args, { ...opts, parent: this });
     return new ctor(name, finalArgs, { ...finalOpts, parent: this });
   }
+}
+
+/** What a managed service's security group admits: its port, from each client group, named by role. */
+export interface ServiceAccess {
+  vpcId: pulumi.Input<string>;
+  /** The role the group marks (policies/ admit data ports only from app and worker groups). */
+  role: "database" | "cache";
+  /** The service, for descriptions: postgres, valkey, … */
+  service: string;
+  port: number;
+  /** Client security groups by role; one rule each, named `from-<role>`. */
+  clients: Record<string, pulumi.Input<string>>;
+  transform?: Transform<aws.ec2.SecurityGroupArgs>;
+}
+
+/**
+ * The security group of a managed service (children `sg` and `from-<role>`
+ * of `parent`): nothing but its clients' groups reaches its port.
+ */
+export function serviceSecurityGroup(parent: Component, access: ServiceAccess): aws.ec2.SecurityGroup {
+  const sgName = `${parent.name}-sg`;
+  const [sgArgs, sgOpts] = applyTransform<aws.ec2.SecurityGroupArgs>(access.transform, sgName, {
+    vpcId: access.vpcId,
+    description: `django-tiers ${access.service}: only the app and worker servers connect`,
+    tags: stackTags({ Name: sgName, "django-tiers:role": access.role }),
+  }, { parent });
+  const securityGroup = new aws.ec2.SecurityGroup(sgName, sgArgs, { ...sgOpts, parent });
+  for (const [role, client] of Object.entries(access.clients)) {
+    new aws.vpc.SecurityGroupIngressRule(`${parent.name}-from-${role}`, {
+      securityGroupId: securityGroup.id,
+      referencedSecurityGroupId: client,
+      ipProtocol: "tcp",
+      fromPort: access.port,
+      toPort: access.port,
+      description: `${access.service} from the ${role} servers`,
+    }, { parent });
+  }
+  return securityGroup;
 }
 
 /** Tags every taggable child carries, so a bill or a console search finds the stack. */

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { Component, Transform, stackTags } from "./component";
+import { Component, Transform, serviceSecurityGroup, stackTags } from "./component";
 
 export type DatabaseEngine = "postgres" | "mysql" | "mariadb";
 
@@ -148,21 +148,14 @@ export class Database extends Component {
     this.port = spec.port;
     this.username = args.username ?? "django";
 
-    const securityGroup = this.child(aws.ec2.SecurityGroup, "sg", {
+    const securityGroup = serviceSecurityGroup(this, {
       vpcId: args.vpcId,
-      description: `django-tiers ${engine}: only the app and worker servers connect`,
-      tags: stackTags({ Name: this.childName("sg"), "django-tiers:role": "database" }),
-    }, args.transform?.securityGroup);
-    for (const [role, client] of Object.entries(args.clients)) {
-      this.child(aws.vpc.SecurityGroupIngressRule, `from-${role}`, {
-        securityGroupId: securityGroup.id,
-        referencedSecurityGroupId: client,
-        ipProtocol: "tcp",
-        fromPort: spec.port,
-        toPort: spec.port,
-        description: `${engine} from the ${role} servers`,
-      });
-    }
+      role: "database",
+      service: engine,
+      port: spec.port,
+      clients: args.clients,
+      transform: args.transform?.securityGroup,
+    });
 
     const subnetGroup = this.child(aws.rds.SubnetGroup, "subnets", {
       subnetIds: args.subnetIds,
