@@ -9,45 +9,12 @@ import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
 import { runChecks } from "../../policies";
 import { SecretValue } from "../../policies/types";
 import { renderBox, renderUserDataBase64 } from "../../server";
-import type { AppSpec, BoxSpec, TaskWorker } from "../../server/types";
+import type { BoxSpec } from "../../server/types";
+import { fixtureSpec, VARIANTS as SERVER_VARIANTS } from "../server/fixtures";
 import { plan, res } from "./fixtures";
 
-function app(name: string, domains: string[]): AppSpec {
-  return {
-    name,
-    domains,
-    settingsModule: `${name}site.settings`,
-    wsgiApplication: `${name}site.wsgi:application`,
-    celeryApp: `${name}site`,
-    releaseParameter: `/django-tiers/demo/dev/${name}/release`,
-    secretId: `arn:aws:secretsmanager:eu-west-1:123456789012:secret:django-tiers/demo/dev/${name}-AbCdEf`,
-  };
-}
-
-function spec(apps: AppSpec[], tls: BoxSpec["tls"], taskWorker: TaskWorker): BoxSpec {
-  return {
-    role: "single-box",
-    project: "demo",
-    stack: "dev",
-    environment: "dev",
-    region: "eu-west-1",
-    apps,
-    artifactsBucket: "demo-dev-artifacts",
-    taskWorker,
-    tls,
-    gunicorn: { timeoutSeconds: 30, gracefulTimeoutSeconds: 30, maxRequests: 1000, maxRequestsJitter: 100 },
-    nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 25 },
-    backup: { hourUtc: 3, prefix: "backups/dev/", localRetentionDays: 7 },
-    longestTaskSeconds: 600,
-    configParameter: "/django-tiers/demo/dev/single-box/config",
-  };
-}
-
-const VARIANTS: [string, BoxSpec][] = [
-  ["one app on a domain, no TLS, celery", spec([app("shop", ["shop.example.com"])], { mode: "none" }, "celery")],
-  ["one app with no domain, no worker", spec([app("shop", [])], { mode: "none" }, "none")],
-  ["three apps, Let's Encrypt, rq", spec([app("shop", ["shop.example.com"]), app("blog", ["blog.example.com"]), app("wiki", ["wiki.example.com"])], { mode: "letsencrypt", email: "ops@example.com" }, "rq")],
-];
+// The server tests' fixtures: every variant they run through the real tools, checked here by the policies.
+const VARIANTS: [string, BoxSpec][] = SERVER_VARIANTS.map((v) => [v.label, fixtureSpec(v.options)]);
 
 describe.each(VARIANTS)("rendered box: %s", (_label, boxSpec) => {
   test("passes every server-file check that applies", () => {
