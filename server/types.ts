@@ -15,8 +15,15 @@ export type Environment = "dev" | "staging" | "prod";
 /** Which task runner runs beside the web processes. */
 export type TaskWorker = "celery" | "rq" | "none";
 
-/** The roles a VM can play. Only the single box exists so far. */
-export type BoxRole = "single-box";
+/**
+ * The roles a VM can play: `single-box` runs everything; on the
+ * load-balanced tier, `app` servers (nginx → gunicorn only, behind the ALB)
+ * form the blue and green fleets and `worker` servers run the task queue.
+ */
+export type BoxRole = "single-box" | "app" | "worker";
+
+/** The two app fleets of blue-green promotion. */
+export type Color = "blue" | "green";
 
 /** The provisioning phases, in the order they run (see DESIGN.md). */
 export const PHASES = ["fetch", "install", "configure", "release", "verify"] as const;
@@ -80,7 +87,13 @@ export type TlsSpec =
   /** Let's Encrypt through certbot's webroot (HTTP-01) challenge, renewed on the box. */
   | { mode: "letsencrypt"; email: string }
   /** No domain yet: plain HTTP on the instance's public name. */
-  | { mode: "none" };
+  | { mode: "none" }
+  /**
+   * TLS ends at the load balancer in front (app role): nginx listens on
+   * port 80 for the balancer only and trusts its X-Forwarded-Proto and
+   * X-Forwarded-For from `trustedCidrs` (the VPC), nothing else.
+   */
+  | { mode: "load-balancer"; trustedCidrs: string[] };
 
 export interface BackupSpec {
   /** Hour (UTC, 0–23) of the nightly `pg_dump`. */
@@ -116,7 +129,20 @@ export interface ObjectStorageSpec {
   mediaBucket: string;
 }
 
-/** Everything the single box needs to render its provisioning. */
+/**
+ * SQS as the Celery broker (worker and app roles): encrypted queues with a
+ * dead-letter queue, reached through the instance role (no keys). Absent:
+ * the broker is Redis (on the box, or the ElastiCache cache).
+ */
+export interface SqsBrokerSpec {
+  kind: "sqs";
+  /** Celery queue name → SQS queue URL (kombu's predefined_queues). */
+  queues: Record<string, string>;
+  /** The queues' visibility timeout, longer than the longest task. */
+  visibilityTimeoutSeconds: number;
+}
+
+/** Everything a server needs to render its provisioning. */
 export interface BoxSpec {
   role: BoxRole;
   /** Pulumi project and stack, for names and tags only. */
@@ -148,6 +174,14 @@ export interface BoxSpec {
    * reach a running box; user data carries only what that first fetch needs.
    */
   configParameter: string;
+  /** app role: the fleet this server belongs to (its release is that color's). */
+  color?: Color;
+  /** worker role: the queues this server's workers consume. @default ["celery"] */
+  queues?: string[];
+  /** worker role: run Celery beat here. Exactly one server of a stack does. */
+  beat?: boolean;
+  /** The task broker when it is SQS (Celery only); absent: Redis. */
+  broker?: SqsBrokerSpec;
 }
 
 /** One rendered file: where it goes on the VM, its mode and owner, its text. */
