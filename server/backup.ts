@@ -3,7 +3,7 @@
  * artifacts bucket, the cron file that runs it, and the restore command the
  * runbook uses.
  */
-import { BACKUP_DIR, BACKUP_SCRIPT, CRON_FILE, LOG_DIR, programNames, PROVISION_SCRIPT, RESTORE_SCRIPT } from "./paths";
+import { BACKUP_DIR, BACKUP_SCRIPT, boxProgramNames, CRON_FILE, LOG_DIR, PROVISION_SCRIPT, RESTORE_SCRIPT } from "./paths";
 import { bashArray, bashAssoc, shellQuote } from "./quote";
 import type { BoxSpec, RenderedFile } from "./types";
 
@@ -47,7 +47,7 @@ ${BACKUP_BODY}`;
 }
 
 export function renderRestoreScript(spec: BoxSpec): string {
-  const programs = Object.fromEntries(spec.apps.map((a) => [a.name, programNames(a.name, spec.taskWorker).join(" ")]));
+  const programs = Object.fromEntries(spec.apps.map((a) => [a.name, boxProgramNames(a.name, spec).join(" ")]));
   return `#!/bin/bash
 # django-tiers-restore APP SOURCE: restore APP's database from a backup
 # (pg_restore --clean --if-exists). See the restore runbook. Rendered by django-tiers.

@@ -81,7 +81,7 @@ export function renderCloudConfig(spec: BoxSpec, files: RenderedFile[]): string 
   }));
   const body = stringify({ write_files: writeFiles, runcmd: [[PROVISION_SCRIPT]] }, { lineWidth: 0, blockQuote: "literal" });
   return `#cloud-config
-# django-tiers single box of ${spec.project}/${spec.stack} (${spec.environment}).
+# django-tiers ${spec.role === "single-box" ? "single box" : `${spec.role} server${spec.color ? ` (${spec.color})` : ""}`} of ${spec.project}/${spec.stack} (${spec.environment}).
 # No secrets here: the provisioning script's phase fetch reads them at boot.
 ${body}`;
 }

@@ -21,7 +21,8 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
   if (index < 0) throw new Error(`app ${app.name} is not part of the spec`);
   const paths = appPaths(app.name);
   const dbs = redisDatabases(index);
-  const https = spec.tls.mode === "letsencrypt";
+  // TLS at nginx (letsencrypt) or at the load balancer in front: either way browsers use https.
+  const https = spec.tls.mode === "letsencrypt" || spec.tls.mode === "load-balancer";
   const scheme = https ? "https" : "http";
   // With no domain the app is nginx's default server: the box reaches it as
   // localhost (phase verify), the world by the public name fetched at boot.
@@ -33,9 +34,15 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
   const dbUser = db?.user ?? app.name;
   // An external cache speaks TLS with an AUTH token (REDIS_PASSWORD in secrets.env, added by the settings module).
   const redis = spec.cache ? `rediss://${spec.cache.host}:${spec.cache.port}` : REDIS;
+  // App and worker servers run no Redis: without the external cache, Django's
+  // local-memory cache (the settings module's default) and no Redis URL at all.
+  const hasRedis = spec.cache !== undefined || spec.role === "single-box";
   const env: Array<[string, string]> = [
     ["DJANGO_TIERS_APP", app.name],
     ["DJANGO_TIERS_ENVIRONMENT", spec.environment],
+    // The role and the fleet's color are informational (logs, error reports); they change nothing.
+    ...(spec.role !== "single-box" ? [["DJANGO_TIERS_ROLE", spec.role] as [string, string]] : []),
+    ...(spec.color ? [["DJANGO_TIERS_COLOR", spec.color] as [string, string]] : []),
     ["DJANGO_SETTINGS_MODULE", app.settingsModule],
     ["PYTHONPATH", PYTHON_DIR],
     ["DJANGO_DEBUG", "0"],
@@ -51,9 +58,18 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
     ["DATABASE_TLS", db ? "1" : "0"],
     // No password here: it is DATABASE_PASSWORD in secrets.env.
     ["DATABASE_URL", `${db && db.engine !== "postgres" ? "mysql" : "postgres"}://${dbUser}@${dbHost}:${dbPort}/${app.name}`],
-    ["REDIS_URL", `${redis}/${dbs.cache}`],
   ];
-  if (spec.taskWorker === "celery") env.push(["CELERY_BROKER_URL", `${redis}/${dbs.queue}`]);
+  if (hasRedis) env.push(["REDIS_URL", `${redis}/${dbs.cache}`]);
+  if (spec.taskWorker === "celery" && spec.broker?.kind === "sqs") {
+    // kombu's SQS transport: credentials from the instance role (boto3 through
+    // IMDSv2), never keys; only the predefined queues, which the stack made.
+    env.push(
+      ["CELERY_BROKER_URL", "sqs://"],
+      ["DJANGO_TIERS_SQS_REGION", spec.region],
+      ["DJANGO_TIERS_SQS_QUEUES", Object.entries(spec.broker.queues).map(([name, url]) => `${name}=${url}`).join(",")],
+      ["DJANGO_TIERS_SQS_VISIBILITY_TIMEOUT", String(spec.broker.visibilityTimeoutSeconds)],
+    );
+  } else if (spec.taskWorker === "celery") env.push(["CELERY_BROKER_URL", `${redis}/${dbs.queue}`]);
   if (spec.taskWorker === "rq") env.push(["RQ_REDIS_URL", `${redis}/${dbs.queue}`]);
   if (spec.objectStorage) {
     env.push(
@@ -62,6 +78,7 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
       ["DJANGO_MEDIA_BUCKET", spec.objectStorage.mediaBucket],
       ["AWS_S3_REGION_NAME", spec.region],
     );
+    if (spec.objectStorage.customDomain) env.push(["DJANGO_STORAGE_CUSTOM_DOMAIN", spec.objectStorage.customDomain]);
   }
   env.push(
     ["DJANGO_TIERS_LONGEST_TASK_SECONDS", String(spec.longestTaskSeconds)],
@@ -130,6 +147,25 @@ fi
 # shellcheck source=/dev/null
 . "$etc/$app/secrets.env"
 set +a
+
+# An external Redis (ElastiCache) needs its AUTH token in every Redis URL that a
+# library reads from the environment by itself: Celery prefers the
+# CELERY_BROKER_URL variable to its settings, rq's CLI reads RQ_REDIS_URL. The
+# token comes from secrets.env; app.env's URLs carry none.
+if [[ -n \${REDIS_PASSWORD:-} ]]; then
+  token=""
+  for ((i = 0; i < \${#REDIS_PASSWORD}; i++)); do
+    c=\${REDIS_PASSWORD:i:1}
+    if [[ $c == [A-Za-z0-9._~-] ]]; then token+=$c; else printf -v c '%%%02X' "'$c"; token+=$c; fi
+  done
+  for var in REDIS_URL CELERY_BROKER_URL RQ_REDIS_URL; do
+    url=\${!var:-}
+    if [[ $url == redis*://* && $url != *@* ]]; then
+      export "$var=\${url%%://*}://:$token@\${url#*://}"
+    fi
+  done
+  unset token url var c i
+fi
 
 exec "$@"
 `;
@@ -305,7 +341,27 @@ elif _REDIS_URL:
         }
     }
 
-if _env("CELERY_BROKER_URL"):
+if _env("CELERY_BROKER_URL") == "sqs://":
+    # SQS (app and worker servers): boto3 takes the instance role's credentials
+    # through IMDSv2; kombu uses only the queues the stack created (name=url
+    # pairs), and SQS re-delivers a task not acknowledged within the queue's
+    # visibility timeout, which the stack keeps above the longest task.
+    CELERY_BROKER_URL = "sqs://"
+    _SQS_QUEUES = dict(item.split("=", 1) for item in _list("DJANGO_TIERS_SQS_QUEUES"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "region": _env("DJANGO_TIERS_SQS_REGION"),
+        "predefined_queues": {name: {"url": url} for name, url in _SQS_QUEUES.items()},
+        "visibility_timeout": _int("DJANGO_TIERS_SQS_VISIBILITY_TIMEOUT", 2 * _LONGEST_TASK),
+    }
+    if "celery" not in _SQS_QUEUES and _SQS_QUEUES:
+        CELERY_TASK_DEFAULT_QUEUE = sorted(_SQS_QUEUES)[0]
+    # Remote control and events need a broadcast exchange, which SQS has not
+    # (kombu would try to create pidbox queues outside predefined_queues).
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+    CELERY_WORKER_SEND_TASK_EVENTS = False
+    CELERY_TASK_SEND_SENT_EVENT = False
+    CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+elif _env("CELERY_BROKER_URL"):
     CELERY_BROKER_URL = _with_redis_password(_env("CELERY_BROKER_URL"))
     if CELERY_BROKER_URL.startswith("rediss://"):
         import ssl
@@ -339,6 +395,14 @@ if _env("DJANGO_STORAGE") == "s3":
             "OPTIONS": dict(_S3, bucket_name=_env("DJANGO_STATIC_BUCKET")),
         },
     }
+    if _env("DJANGO_STORAGE_CUSTOM_DOMAIN"):
+        # A CDN in front of both buckets: its /static/* and /media/* behaviors
+        # read the static/ and media/ prefixes, and it (not the browser) holds
+        # the bucket access, so URLs are plain https://<domain>/static/... links.
+        for _name, _prefix in (("staticfiles", "static"), ("default", "media")):
+            STORAGES[_name]["OPTIONS"].update(
+                custom_domain=_env("DJANGO_STORAGE_CUSTOM_DOMAIN"), location=_prefix, querystring_auth=False
+            )
 # nginx (www-data) serves media from disk, whatever the process umask.
 FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755
@@ -347,7 +411,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = _int("DJANGO_UPLOAD_MAX_BYTES", 2621440)
 FILE_UPLOAD_MAX_MEMORY_SIZE = min(2621440, DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 # nginx overwrites X-Forwarded-Proto with the scheme of the client's own
-# connection, so this header can be trusted on the box.
+# connection, so this header can be trusted on the box. Behind the ALB (app
+# servers) nginx passes the ALB's X-Forwarded-Proto, which the ALB always
+# sets itself, and serves nothing that did not come through the ALB.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = _HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]

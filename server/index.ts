@@ -12,14 +12,20 @@ import { renderGunicornFile } from "./gunicorn";
 import { renderLogrotateFile } from "./logrotate";
 import { renderNginxFiles } from "./nginx";
 import { renderProvisionFiles } from "./provision";
-import { renderSupervisorFile } from "./supervisor";
+import { renderDrainFiles } from "./drain";
+import { renderDrainSupervisorFile, renderSupervisorFile } from "./supervisor";
 import { renderSystemFiles } from "./system";
 import { PROVISION_SCRIPT, SECRETS_TO_ENV } from "./paths";
 import type { BoxSpec, RenderedFile } from "./types";
 import { validateBoxSpec } from "./validate";
 
 export * from "./types";
-export { appPaths, KEEP_RELEASES, NO_RELEASE, programNames, redisDatabases, releaseBundleKey } from "./paths";
+export {
+  appPaths, boxProgramNames, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, KEEP_RELEASES, NO_RELEASE, programNames, redisDatabases,
+  releaseBundleKey,
+} from "./paths";
+export type { ProgramRole } from "./paths";
+export { DRAIN_POLL_SECONDS, renderDrainScript } from "./drain";
 export type { AppPaths } from "./paths";
 export * as boxPaths from "./paths";
 export { BoxSpecError, MAX_APPS, validateBoxSpec, assertAppName, assertVersion } from "./validate";
@@ -29,6 +35,7 @@ export { stripComments, USER_DATA_LIMIT_BYTES } from "./cloud-init";
 export { shellQuote } from "./quote";
 export { APPLY_CONFIG, boxConfigKey, boxConfigVersion, renderBoxConfig } from "./box-config";
 export { AGENT_METRICS, CLOUDWATCH_AGENT_CONFIG, renderCloudWatchAgentConfig, shippedLogs } from "./cloudwatch-agent";
+export { CLOUDWATCH_AGENT_KEY_FINGERPRINT, CLOUDWATCH_AGENT_KEY_URL, CLOUDWATCH_AGENT_SH } from "./cloudwatch-agent";
 export type { BoxSpecWithCloudWatch, CloudWatchAgentSettings, ShippedLog } from "./cloudwatch-agent";
 
 /** Every file of the box, validated and in a stable order. Throws BoxSpecError on a bad spec. */
@@ -38,8 +45,12 @@ export function renderBox(spec: BoxSpec): RenderedFile[] {
     ...renderProvisionFiles(spec),
     ...renderDjangoEnvFiles(spec),
     ...renderNginxFiles(spec),
-    ...spec.apps.map((app) => renderGunicornFile(spec, app)),
+    // A worker server runs no gunicorn.
+    ...(spec.role === "worker" ? [] : spec.apps.map((app) => renderGunicornFile(spec, app))),
     ...spec.apps.map((app) => renderSupervisorFile(spec, app)),
+    // worker role with a lifecycle hook: the drain watcher and its supervisor program.
+    ...renderDrainFiles(spec),
+    ...renderDrainSupervisorFile(spec),
     ...renderSystemFiles(spec),
     renderLogrotateFile(spec),
     ...renderBackupFiles(spec),

@@ -16,6 +16,8 @@ function file(path: string, content: string): RenderedFile {
 }
 
 export function renderNginxFiles(spec: BoxSpec): RenderedFile[] {
+  // A worker server answers no HTTP: no nginx at all.
+  if (spec.role === "worker") return [];
   const files = [file(NGINX_MAIN_CONF, renderNginxMain()), file(NGINX_HTTP_CONF, renderNginxHttp(spec))];
   for (const app of spec.apps) {
     const paths = appPaths(app.name);
@@ -89,7 +91,9 @@ export function renderNginxHttp(spec: BoxSpec): string {
       "ssl_session_tickets off;",
     );
   }
-  if (!hasDefaultApp) {
+  if (spec.tls.mode === "load-balancer") {
+    lines.push("", ...balancerSettings(spec.tls.trustedCidrs), "", ...healthCheckServer(spec));
+  } else if (!hasDefaultApp) {
     lines.push(
       "",
       "# A Host no app serves (a scanner using the IP, a stale DNS record) gets no",
@@ -114,6 +118,77 @@ export function renderNginxHttp(spec: BoxSpec): string {
     );
   }
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Behind the ALB (app role). The balancer connects from addresses in the
+ * VPC (`trustedCidrs`): nginx takes the client's address from the
+ * X-Forwarded-For the balancer appends (only from those addresses, the last
+ * untrusted entry, so a client cannot forge it), and answers nothing (444) to
+ * a connection from anywhere else, which the security group should already
+ * have refused. That is also why passing the balancer's X-Forwarded-Proto on
+ * to Django is safe: only the ALB, which always overwrites that header with
+ * the scheme of the client's connection, gets a request through.
+ */
+function balancerSettings(trustedCidrs: string[]): string[] {
+  return [
+    "# TLS ends at the load balancer, which connects from these networks:",
+    "# the client's address comes from its X-Forwarded-For, and only",
+    "# connections from these networks (or this box) are served at all.",
+    ...trustedCidrs.map((cidr) => `set_real_ip_from ${cidr};`),
+    "real_ip_header X-Forwarded-For;",
+    "real_ip_recursive on;",
+    "geo $realip_remote_addr $django_tiers_from_balancer {",
+    "    default 0;",
+    "    # phase verify, on the box itself",
+    "    127.0.0.1 1;",
+    ...trustedCidrs.map((cidr) => `    ${cidr} 1;`),
+    "}",
+  ];
+}
+
+const BALANCER_ONLY = `    if ($django_tiers_from_balancer = 0) {
+        return 444;
+    }`;
+
+/**
+ * The default server of an app server: the ALB's health check sends the
+ * instance's private IP as Host, which no server_name matches and Django's
+ * ALLOWED_HOSTS (never "*", never an IP) refuses with a 400 — the target
+ * would never turn healthy. So this server's /healthz is proxied to the
+ * FIRST app's gunicorn with that app's first domain as Host: the check goes
+ * through nginx, gunicorn and Django for real. With several apps, the
+ * balancer's check covers the first one (each app's own /healthz still
+ * answers under its domains). Any other request with an unknown Host gets 444
+ * and never reaches Django. The socket is named directly (not the site's
+ * upstream) so this file is valid before configure enables the sites.
+ */
+function healthCheckServer(spec: BoxSpec): string[] {
+  const first = spec.apps[0];
+  return [
+    "# The load balancer's health check arrives with the instance's IP as Host:",
+    `# /healthz here is ${first.name}'s, asked for with Host ${first.domains[0]} (the first app);`,
+    "# every other request for an unknown Host gets no answer (444).",
+    "server {",
+    "    listen 80 default_server;",
+    "    server_name _;",
+    BALANCER_ONLY,
+    "    location = /healthz {",
+    "        access_log off;",
+    `        proxy_pass http://unix:${appPaths(first.name).socket}:;`,
+    `        proxy_set_header Host ${first.domains[0]};`,
+    "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "        proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;",
+    "        proxy_set_header X-Real-IP $remote_addr;",
+    "        proxy_redirect off;",
+    "        proxy_connect_timeout 5s;",
+    `        proxy_read_timeout ${spec.nginx.proxyReadTimeoutSeconds}s;`,
+    "    }",
+    "    location / {",
+    "        return 444;",
+    "    }",
+    "}",
+  ];
 }
 
 function upstreamName(app: AppSpec): string {
@@ -141,16 +216,25 @@ function acmeLocation(): string {
 
 /** Logs, limits and proxy headers shared by every server block that proxies to the app. */
 function proxySettings(spec: BoxSpec, app: AppSpec): string {
-  return `    access_log /var/log/nginx/${app.name}.access.log;
-    error_log /var/log/nginx/${app.name}.error.log;
-    client_max_body_size ${spec.nginx.maxUploadMb}m;
-
-    # nginx sets these headers itself, overwriting whatever the client sent:
+  const forwarded = spec.tls.mode === "load-balancer"
+    ? `    # TLS ends at the load balancer: X-Forwarded-Proto is the one the ALB set
+    # (it overwrites whatever the client sent, and only the ALB gets a request
+    # through, see conf.d/django-tiers.conf), the client's address is the one
+    # realip took from the ALB's X-Forwarded-For.
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;`
+    : `    # nginx sets these headers itself, overwriting whatever the client sent:
     # X-Forwarded-Proto is $scheme of this very connection, which is what makes
     # Django's SECURE_PROXY_SSL_HEADER safe on a single box.
     proxy_set_header Host $host;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_set_header X-Forwarded-Proto $scheme;
+    proxy_set_header X-Forwarded-Proto $scheme;`;
+  return `    access_log /var/log/nginx/${app.name}.access.log;
+    error_log /var/log/nginx/${app.name}.error.log;
+    client_max_body_size ${spec.nginx.maxUploadMb}m;
+
+${forwarded}
     proxy_set_header X-Real-IP $remote_addr;
     proxy_redirect off;
     proxy_connect_timeout 5s;
@@ -207,6 +291,19 @@ function appLocations(app: AppSpec, filesOnS3: boolean): string {
 export function renderNginxSite(spec: BoxSpec, app: AppSpec): string {
   const paths = appPaths(app.name);
   const head = `${HEADER}\n# Site of app ${app.name}; enabled as ${paths.nginxEnabled} by django-tiers-provision configure.\n${upstream(app)}\n`;
+  if (spec.tls.mode === "load-balancer") {
+    // Behind the ALB: plain HTTP from the balancer only; static and media are on S3.
+    return `${head}
+server {
+    listen 80;
+    server_name ${serverName(app)};
+${BALANCER_ONLY}
+${proxySettings(spec, app)}
+
+${appLocations(app, true)}
+}
+`;
+  }
   if (spec.tls.mode === "none") {
     const listen = app.domains.length === 0
       ? "    # No domain yet: this app is the default server and answers any Host\n    # (Django's ALLOWED_HOSTS still limits which)."

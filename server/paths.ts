@@ -5,9 +5,16 @@
  */
 import { assertAppName, assertVersion, MAX_APPS } from "./validate";
 
+export { defaultQueues } from "./validate";
+
 export const PROVISION_SCRIPT = "/usr/local/sbin/django-tiers-provision";
 export const BACKUP_SCRIPT = "/usr/local/sbin/django-tiers-backup";
 export const RESTORE_SCRIPT = "/usr/local/sbin/django-tiers-restore";
+/** worker role: polls IMDSv2 for the ASG's Terminated state, drains, completes the lifecycle hook. */
+export const DRAIN_SCRIPT = "/usr/local/sbin/django-tiers-drain";
+/** The drain watcher's supervisor program (one per box, not per app). */
+export const DRAIN_PROGRAM = "django-tiers-drain";
+export const DRAIN_SUPERVISOR_CONF = "/etc/supervisor/conf.d/django-tiers-drain.conf";
 /** Loads an app's environment (app.env, instance.env, secrets.env) and execs a command. */
 export const EXEC_WRAPPER = "/usr/local/bin/django-tiers-exec";
 /** Python helpers the provisioning script runs (secrets → env file, locked migrate). */
@@ -134,6 +141,31 @@ export function programNames(app: string, taskWorker: "celery" | "rq" | "none"):
       return [`${app}-web`, `${app}-worker`];
     case "none":
       return [`${app}-web`];
+  }
+}
+
+/** What decides a box's supervisor programs (see boxProgramNames). */
+export interface ProgramRole {
+  role: "single-box" | "app" | "worker";
+  taskWorker: "celery" | "rq" | "none";
+  beat?: boolean;
+}
+
+/**
+ * Supervisor program names of an app on a box of `spec.role`: every program
+ * on a single box (programNames); only `<app>-web` on an app server; on a
+ * worker only `<app>-worker`, or only `<app>-beat` on the one worker with
+ * `beat: true` (a second scheduler would send every periodic task twice).
+ */
+export function boxProgramNames(app: string, spec: ProgramRole): string[] {
+  switch (spec.role) {
+    case "single-box":
+      return programNames(app, spec.taskWorker);
+    case "app":
+      return programNames(app, "none");
+    case "worker":
+      assertAppName(app);
+      return [spec.beat ? `${app}-beat` : `${app}-worker`];
   }
 }
 

@@ -6,10 +6,11 @@
  * spec, so shellcheck over any rendering covers all of it.
  */
 import {
-  ACME_WEBROOT, APPS_DIR, BACKUP_DIR, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
-  MIGRATE_LOCKED, NO_RELEASE, programNames, PROVISION_SCRIPT, SECRETS_TO_ENV, SOCKET_DIR, SOCKET_GROUP, STATE_DIR,
+  ACME_WEBROOT, APPS_DIR, BACKUP_DIR, boxProgramNames, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
+  MIGRATE_LOCKED, NO_RELEASE, PROVISION_SCRIPT, SECRETS_TO_ENV, SOCKET_DIR, SOCKET_GROUP, STATE_DIR,
 } from "./paths";
 import { APPLY_CONFIG } from "./box-config";
+import { CLOUDWATCH_AGENT_SH } from "./cloudwatch-agent";
 import { bashArray, bashAssoc, shellQuote } from "./quote";
 import type { BoxSpec, RenderedFile } from "./types";
 
@@ -28,12 +29,16 @@ export function provisionPackages(spec: BoxSpec): string[] {
   if (!spec.database) packages.push("postgresql");
   else if (spec.database.engine === "postgres") packages.push("postgresql-client");
   else packages.push("default-mysql-client", "python3-mysqldb");
-  if (!spec.cache) packages.push("redis-server");
+  // App and worker servers never run Redis: without ElastiCache, Django's local-memory cache.
+  if (!spec.cache && spec.role === "single-box") packages.push("redis-server");
   if (spec.objectStorage) packages.push("python3-django-storages", "python3-boto3");
+  // kombu's SQS transport: boto3 for the API, pycurl for its long polling.
+  if (spec.broker?.kind === "sqs") packages.push(...["python3-boto3", "python3-pycurl"].filter((p) => !packages.includes(p)));
   if (spec.taskWorker === "celery") packages.push("python3-celery");
   if (spec.taskWorker === "rq") packages.push("python3-rq");
   if (spec.tls.mode === "letsencrypt") packages.push("certbot");
-  return packages;
+  // A worker serves no HTTP: no nginx, no gunicorn.
+  return spec.role === "worker" ? packages.filter((p) => p !== "nginx" && p !== "python3-gunicorn") : packages;
 }
 
 export function renderProvisionFiles(spec: BoxSpec): RenderedFile[] {
@@ -46,6 +51,22 @@ export function renderProvisionFiles(spec: BoxSpec): RenderedFile[] {
 
 function assoc(spec: BoxSpec, value: (app: BoxSpec["apps"][number]) => string): string {
   return bashAssoc(Object.fromEntries(spec.apps.map((a) => [a.name, value(a)])));
+}
+
+/**
+ * The server's role (phases configure, release and verify read it), its
+ * fleet color (informational: logs and the verify line) and where uploads
+ * live in the media bucket.
+ */
+function roleHeader(spec: BoxSpec): string {
+  const prefix = spec.objectStorage?.customDomain ? "media/" : "";
+  return `
+# What this server is: single-box (everything), app (nginx → gunicorn behind
+# the ALB) or worker (task programs, no HTTP); an app server's fleet color.
+readonly ROLE=${spec.role}
+readonly COLOR=${shellQuote(spec.color ?? "")}
+# The key prefix of uploads in the media bucket (media/ behind a CDN).
+readonly MEDIA_PREFIX=${prefix}`;
 }
 
 export function renderProvisionScript(spec: BoxSpec): string {
@@ -80,7 +101,7 @@ declare -rA APP_DOMAINS=${assoc(spec, (a) => a.domains.join(" "))}
 declare -rA APP_RELEASE_PARAMETER=${assoc(spec, (a) => a.releaseParameter)}
 declare -rA APP_SECRET_ID=${assoc(spec, (a) => a.secretId)}
 declare -rA APP_WSGI=${assoc(spec, (a) => a.wsgiApplication)}
-declare -rA APP_PROGRAMS=${assoc(spec, (a) => programNames(a.name, spec.taskWorker).join(" "))}
+declare -rA APP_PROGRAMS=${assoc(spec, (a) => boxProgramNames(a.name, spec).join(" "))}
 readonly PACKAGES=${bashArray(provisionPackages(spec))}
 # The database and the cache: on this box (local) or external services (RDS, ElastiCache).
 readonly DB_MODE=${spec.database ? "external" : "local"}
@@ -88,9 +109,9 @@ readonly DB_ENGINE=${spec.database?.engine ?? "postgres"}
 readonly DB_HOST=${shellQuote(spec.database?.host ?? "127.0.0.1")}
 readonly DB_PORT=${spec.database?.port ?? 5432}
 readonly DB_USER=${shellQuote(spec.database?.user ?? "postgres")}
-readonly CACHE_MODE=${spec.cache ? "external" : "local"}
+readonly CACHE_MODE=${spec.cache ? "external" : spec.role === "single-box" ? "local" : "none"}
 # With object storage: the bucket the apps' media files live in (django-storages).
-readonly MEDIA_BUCKET=${shellQuote(spec.objectStorage?.mediaBucket ?? "")}
+readonly MEDIA_BUCKET=${shellQuote(spec.objectStorage?.mediaBucket ?? "")}${roleHeader(spec)}
 # 1 when an app has no domain: fetch records the instance's public names for it.
 readonly NEEDS_INSTANCE_HOSTS=${spec.apps.some((a) => a.domains.length === 0) ? 1 : 0}
 
@@ -624,13 +645,18 @@ SQL
 # environment, never argv.
 ensure_external_database() {
   { set +x; } 2>/dev/null
-  local app=$1 password=$2
+  local app=$1 password=$2 server="host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=postgres sslmode=require connect_timeout=10"
   if [[ $DB_ENGINE == postgres ]]; then
-    PGPASSWORD=$password psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 -v app="$app" \
-      "host=$DB_HOST port=$DB_PORT user=$DB_USER dbname=postgres sslmode=require connect_timeout=10" <<'SQL'
+    # The servers of a fleet boot together: a CREATE DATABASE that lost the
+    # race to another server's is fine, as long as the database is there.
+    if ! PGPASSWORD=$password psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 -v app="$app" "$server" <<'SQL'
 SELECT format('CREATE DATABASE %I', :'app')
- WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app') \gexec
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'app') \\gexec
 SQL
+    then
+      [[ -n $(PGPASSWORD=$password psql -XAtq "$server" -c "SELECT 1 FROM pg_database WHERE datname = '$app'") ]] ||
+        die "$app: could not create database $app on $DB_HOST"
+    fi
   else
     [[ $app =~ ^[a-z][a-z0-9]*$ ]] || die "$app: not a safe database name"
     MYSQL_PWD=$password mysql --ssl-mode=REQUIRED --connect-timeout=10 -h "$DB_HOST" -P "$DB_PORT" -u "$DB_USER" \
@@ -715,11 +741,14 @@ phase_configure() {
   ensure_socket_dir
   start_postgresql
   start_redis
-  rm -f /etc/nginx/sites-enabled/default
-  for app in "\${APPS[@]}"; do
-    enable_site "$app"
-  done
-  reload_nginx
+  # A worker server answers no HTTP: it has no nginx.
+  if [[ $ROLE != worker ]]; then
+    rm -f /etc/nginx/sites-enabled/default
+    for app in "\${APPS[@]}"; do
+      enable_site "$app"
+    done
+    reload_nginx
+  fi
   start_supervisor
   # Adds new programs and restarts changed ones. Before the first release
   # their "current" directory is missing and they stay stopped: release starts them.
@@ -729,8 +758,11 @@ phase_configure() {
   if [[ $TLS_MODE == letsencrypt ]]; then
     obtain_certificates
   fi
+  # Last, so a slow or failed agent download never delays the site; it never fails the run.
+  ensure_cloudwatch_agent
 }
 
+${CLOUDWATCH_AGENT_SH}
 phase_tls() {
   if [[ $TLS_MODE != letsencrypt ]]; then
     log "tls.mode is $TLS_MODE: no certificates to request"
@@ -775,9 +807,16 @@ build_release() {
   "$dir/venv/bin/python" -m compileall -q -x '/venv/' "$dir" >/dev/null ||
     log "$app: warning: some files did not byte-compile"
   install -d -m 0755 -o "$app" -g "$app" "$dir/static"
-  log "$app: collectstatic"
-  as_app "$app" "$dir" env DJANGO_STATIC_ROOT="$dir/static" \\
-    "$dir/venv/bin/python" manage.py collectstatic --noinput --verbosity 1
+  # collectstatic uploads to S3 from app servers only: it is idempotent (files
+  # already there are skipped), so servers of a fleet running it together is
+  # harmless. Worker servers serve no pages.
+  if [[ $ROLE == worker ]]; then
+    log "$app: no collectstatic on a worker server"
+  else
+    log "$app: collectstatic"
+    as_app "$app" "$dir" env DJANGO_STATIC_ROOT="$dir/static" \\
+      "$dir/venv/bin/python" manage.py collectstatic --noinput --verbosity 1
+  fi
   touch "$dir/.django-tiers-built"
 }
 
@@ -856,7 +895,7 @@ move_media_to_s3() {
   [[ -n $MEDIA_BUCKET && ! -e $STATE_DIR/$app.media-moved ]] || return 0
   if [[ -d $media ]] && [[ -n $(find "$media" -type f -print -quit) ]]; then
     log "$app: copying media files to s3://$MEDIA_BUCKET/"
-    aws_cli s3 sync --only-show-errors "$media/" "s3://$MEDIA_BUCKET/"
+    aws_cli s3 sync --only-show-errors "$media/" "s3://$MEDIA_BUCKET/$MEDIA_PREFIX"
   fi
   touch "$STATE_DIR/$app.media-moved"
 }
@@ -962,13 +1001,10 @@ phase_release() {
 }
 
 # ---- phase verify --------------------------------------------------------------
-verify_app() {
-  local app=$1 host code state program start=$SECONDS url
-  local -a domains programs args=(-sS -o /dev/null -w '%{http_code}' --max-time 5)
-  if [[ ! -L $APPS_DIR/$app/current ]]; then
-    log "$app: no release is live yet; nothing to verify"
-    return 0
-  fi
+# healthz_through_nginx APP: polls the app's /healthz through nginx, with its Host.
+healthz_through_nginx() {
+  local app=$1 host code start=$SECONDS url
+  local -a domains args=(-sS -o /dev/null -w '%{http_code}' --max-time 5)
   read -ra domains <<<"\${APP_DOMAINS[$app]}"
   host=\${domains[0]:-localhost}
   if [[ $TLS_MODE == letsencrypt ]] && has_certificate "$app"; then
@@ -983,8 +1019,8 @@ verify_app() {
   while :; do
     code=$(curl "\${args[@]}" "$url" 2>/dev/null) || code=000
     if [[ $code == 200 ]]; then
-      log "$app: /healthz is 200 through nginx (Host $host) after $((SECONDS - start))s"
-      break
+      log "$app: /healthz is 200 through nginx (Host $host\${COLOR:+, $COLOR fleet}) after $((SECONDS - start))s"
+      return 0
     fi
     if ((SECONDS - start >= VERIFY_TIMEOUT)); then
       log "$app: /healthz still answers $code after \${VERIFY_TIMEOUT}s (Host $host)"
@@ -992,6 +1028,36 @@ verify_app() {
     fi
     sleep 1
   done
+}
+
+# The load balancer's health check: an address as Host, which only nginx's
+# default server answers (with the first app's /healthz).
+balancer_check() {
+  local code start=$SECONDS
+  while :; do
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 -H 'Host: 127.0.0.1' http://127.0.0.1/healthz 2>/dev/null) || code=000
+    if [[ $code == 200 ]]; then
+      log "the load balancer's health check (/healthz, Host an address) is 200\${COLOR:+ on the $COLOR fleet}"
+      return 0
+    fi
+    if ((SECONDS - start >= 30)); then
+      log "the load balancer's health check (/healthz, Host an address) answers $code"
+      return 1
+    fi
+    sleep 1
+  done
+}
+
+verify_app() {
+  local app=$1 state program
+  local -a programs
+  if [[ ! -L $APPS_DIR/$app/current ]]; then
+    log "$app: no release is live yet; nothing to verify"
+    return 0
+  fi
+  if [[ $ROLE != worker ]]; then
+    healthz_through_nginx "$app" || return 1
+  fi
   read -ra programs <<<"\${APP_PROGRAMS[$app]}"
   for program in "\${programs[@]}"; do
     state=$(program_state "$program")
@@ -1000,6 +1066,9 @@ verify_app() {
       return 1
     fi
   done
+  if [[ $ROLE == worker ]]; then
+    log "$app: \${programs[*]} RUNNING"
+  fi
 }
 
 phase_verify() {
@@ -1007,6 +1076,9 @@ phase_verify() {
   for app in "\${APPS[@]}"; do
     verify_app "$app" || failed=1
   done
+  if [[ $ROLE == app && -L $APPS_DIR/\${APPS[0]}/current ]] && ((failed == 0)); then
+    balancer_check || failed=1
+  fi
   ((failed == 0)) || die "not every app is healthy"
 }
 
@@ -1064,7 +1136,7 @@ main() {
     flock -w 3600 9 || die "another django-tiers-provision run held the lock for an hour"
   fi
 
-  log "phases: \${requested[*]} ($PROJECT/$STACK, $ENVIRONMENT)"
+  log "phases: \${requested[*]} ($PROJECT/$STACK, $ENVIRONMENT, $ROLE\${COLOR:+ $COLOR})"
   for p in "\${requested[@]}"; do
     run_phase "$p"
   done

@@ -10,8 +10,9 @@ import type { BoxSpec, RenderedFile } from "./types";
 
 export function renderSystemFiles(spec: BoxSpec): RenderedFile[] {
   const files: RenderedFile[] = [
-    // The box's own Redis only when the cache is not an external service.
-    ...(spec.cache ? [] : [{ path: REDIS_CONF, mode: "0644", owner: "root:root", content: renderRedisConf() }]),
+    // The box's own Redis only when the cache is not an external service (app
+    // and worker servers never run one).
+    ...(spec.cache || spec.role !== "single-box" ? [] : [{ path: REDIS_CONF, mode: "0644", owner: "root:root", content: renderRedisConf() }]),
     { path: TMPFILES_CONF, mode: "0644", owner: "root:root", content: renderTmpfiles() },
     { path: UNATTENDED_UPGRADES_CONF, mode: "0644", owner: "root:root", content: renderUnattendedUpgrades() },
   ];

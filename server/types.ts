@@ -127,6 +127,18 @@ export interface ExternalCacheSpec {
 export interface ObjectStorageSpec {
   staticBucket: string;
   mediaBucket: string;
+  /**
+   * A CDN domain in front of both buckets (CloudFront with an origin access
+   * control): django-storages' `custom_domain`. Static files then live under
+   * the `static/` prefix of the static bucket and uploads under `media/` of
+   * the media bucket, so the CDN's `/static/*` and `/media/*` behaviors find
+   * them at the same path, and their URLs carry no signature (the CDN, not
+   * the browser, holds the bucket access). Absent: private buckets, files at
+   * the bucket root, signed URLs.
+   * @default undefined
+   * @example "cdn.shop.example.com"
+   */
+  customDomain?: string;
 }
 
 /**
@@ -182,6 +194,24 @@ export interface BoxSpec {
   beat?: boolean;
   /** The task broker when it is SQS (Celery only); absent: Redis. */
   broker?: SqsBrokerSpec;
+  /**
+   * worker role: the autoscaling group's termination lifecycle hook. The
+   * server's drain watcher (django-tiers-drain) sees the instance go to
+   * `Terminated` in IMDSv2, stops the task programs (each waits up to its
+   * stopwaitsecs for running tasks) and completes this hook with CONTINUE.
+   * Absent: no drain watcher; a scale-in gives running tasks only the
+   * shutdown's grace (SQS re-delivers them after the visibility timeout).
+   * @default undefined
+   */
+  lifecycleHook?: LifecycleHookSpec;
+}
+
+/** The ASG termination lifecycle hook a worker completes after draining. */
+export interface LifecycleHookSpec {
+  /** The hook's name (`aws autoscaling complete-lifecycle-action --lifecycle-hook-name`). */
+  name: string;
+  /** The group's name (`--auto-scaling-group-name`). */
+  autoScalingGroupName: string;
 }
 
 /** One rendered file: where it goes on the VM, its mode and owner, its text. */

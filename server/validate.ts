@@ -6,6 +6,11 @@
  */
 import type { AppSpec, BoxSpec } from "./types";
 
+/** The queues a worker consumes when the spec names none (paths.ts re-exports it). */
+export function defaultQueues(taskWorker: "celery" | "rq" | "none"): string[] {
+  return taskWorker === "rq" ? ["default"] : ["celery"];
+}
+
 /** Redis runs with 32 databases (see redis.conf), two per app. */
 export const REDIS_DATABASES = 32;
 export const MAX_APPS = REDIS_DATABASES / 2;
@@ -32,6 +37,11 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const EMAIL = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$/;
 const KEY_PREFIX = /^(?:[A-Za-z0-9._-]+\/)*$/;
 const LABEL = /^[A-Za-z0-9._-]{1,64}$/;
+const ROLES: readonly string[] = ["single-box", "app", "worker"];
+/** A Celery/rq queue name (it lands in a supervisor command line). */
+const QUEUE = /^[A-Za-z0-9_-]{1,80}$/;
+const SQS_URL = /^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/\d{12}\/[A-Za-z0-9_-]{1,80}(?:\.fifo)?$/;
+const HOOK_NAME = /^[A-Za-z0-9_.\-/]{1,255}$/;
 
 /** Thrown for an invalid spec; `problems` lists every one found. */
 export class BoxSpecError extends Error {
@@ -71,7 +81,7 @@ export function validateBoxSpec(spec: BoxSpec): void {
   const int = (value: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): void =>
     check(Number.isInteger(value) && value >= min && value <= max, `${field} must be an integer in ${min}..${max}, got ${value}`);
 
-  check(spec.role === "single-box", `role must be "single-box", got ${JSON.stringify(spec.role)}`);
+  check(ROLES.includes(spec.role), `role must be single-box, app or worker, got ${JSON.stringify(spec.role)}`);
   check(LABEL.test(spec.project), `project ${JSON.stringify(spec.project)} must match ${LABEL.source}`);
   check(LABEL.test(spec.stack), `stack ${JSON.stringify(spec.stack)} must match ${LABEL.source}`);
   check(["dev", "staging", "prod"].includes(spec.environment), `environment must be dev, staging or prod`);
@@ -81,8 +91,14 @@ export function validateBoxSpec(spec: BoxSpec): void {
 
   if (spec.tls.mode === "letsencrypt") {
     check(EMAIL.test(spec.tls.email), `tls.email ${JSON.stringify(spec.tls.email)} is not an email address`);
+  } else if (spec.tls.mode === "load-balancer") {
+    const cidrs = spec.tls.trustedCidrs;
+    check(Array.isArray(cidrs) && cidrs.length > 0, "tls.trustedCidrs must name the load balancer's networks (the VPC's CIDR blocks)");
+    for (const cidr of cidrs ?? []) {
+      check(isPrivateCidr(cidr), `tls.trustedCidrs: ${JSON.stringify(cidr)} is not an IPv4 CIDR block inside 10/8, 172.16/12 or 192.168/16`);
+    }
   } else {
-    check(spec.tls.mode === "none", `tls.mode must be letsencrypt or none`);
+    check(spec.tls.mode === "none", `tls.mode must be letsencrypt, none or load-balancer`);
   }
 
   const g = spec.gunicorn;
@@ -134,7 +150,96 @@ export function validateBoxSpec(spec: BoxSpec): void {
     check(defaultApps.length === 0, `tls.mode letsencrypt needs a domain on every app; ${defaultApps.join(", ")} has none`);
   }
 
+  roleProblems(spec).forEach((p) => problems.push(p));
+
   if (problems.length > 0) throw new BoxSpecError(problems);
+}
+
+/** What each role needs and refuses (the load-balanced tier's app and worker servers hold no data). */
+function roleProblems(spec: BoxSpec): string[] {
+  const problems: string[] = [];
+  const check = (ok: boolean, problem: string): void => {
+    if (!ok) problems.push(problem);
+  };
+  const role = spec.role;
+  const where = `role ${role}`;
+  if (spec.objectStorage?.customDomain !== undefined) {
+    check(DOMAIN.test(spec.objectStorage.customDomain),
+      `objectStorage.customDomain ${JSON.stringify(spec.objectStorage.customDomain)} is not a lowercase host name`);
+  }
+  if (role === "single-box") {
+    check(spec.tls.mode !== "load-balancer", `${where}: tls.mode load-balancer is for app servers behind an ALB; use letsencrypt or none`);
+    check(spec.broker === undefined, `${where}: broker (SQS) is for the app and worker roles; a single box uses its own Redis`);
+  } else {
+    // Several identical hosts share everything that holds data: it must live off the box.
+    check(spec.database !== undefined, `${where} needs database (an external database: app and worker servers hold no data)`);
+    check(spec.objectStorage !== undefined, `${where} needs objectStorage (S3: uploads must be visible to every server)`);
+    if (spec.taskWorker === "celery") {
+      check(spec.broker !== undefined || spec.cache !== undefined,
+        `${where}: taskWorker celery needs broker (SQS) or cache (ElastiCache Redis as the broker)`);
+    }
+    if (spec.taskWorker === "rq") {
+      check(spec.cache !== undefined, `${where}: taskWorker rq needs cache (rq's queue is Redis)`);
+    }
+  }
+  if (role !== "app") check(spec.color === undefined, `${where}: color is for app servers (the blue and green fleets)`);
+  if (role === "app") {
+    check(spec.tls.mode === "load-balancer", `${where} needs tls.mode load-balancer (TLS ends at the ALB), got ${spec.tls.mode}`);
+    check(spec.color === undefined || spec.color === "blue" || spec.color === "green", `color must be blue or green`);
+    const bare = spec.apps.filter((a) => a.domains.length === 0).map((a) => a.name);
+    check(bare.length === 0, `${where}: every app needs a domain (ALLOWED_HOSTS behind the ALB); ${bare.join(", ")} has none`);
+  }
+  if (role !== "worker") {
+    check(spec.queues === undefined, `${where}: queues are for worker servers`);
+    check(spec.beat === undefined, `${where}: beat is for worker servers (a single box always runs one per app)`);
+    check(spec.lifecycleHook === undefined, `${where}: lifecycleHook is for worker servers`);
+  } else {
+    check(spec.tls.mode !== "letsencrypt", `${where}: tls.mode letsencrypt needs nginx; a worker serves no HTTP (use none or load-balancer)`);
+    check(spec.taskWorker !== "none", `${where} needs taskWorker celery or rq`);
+    if (spec.beat) check(spec.taskWorker === "celery", `${where}: beat needs taskWorker celery (rq has no scheduler)`);
+    const queues = spec.queues;
+    if (queues !== undefined) {
+      for (const q of queues) check(QUEUE.test(q), `queues: ${JSON.stringify(q)} must match ${QUEUE.source}`);
+      check(new Set(queues).size === queues.length, "queues repeat");
+      check(queues.length > 0 || spec.beat === true, "queues must name at least one queue (only the beat server consumes none)");
+    }
+    if (spec.lifecycleHook) {
+      check(HOOK_NAME.test(spec.lifecycleHook.name), `lifecycleHook.name ${JSON.stringify(spec.lifecycleHook.name)} must match ${HOOK_NAME.source}`);
+      check(HOOK_NAME.test(spec.lifecycleHook.autoScalingGroupName),
+        `lifecycleHook.autoScalingGroupName ${JSON.stringify(spec.lifecycleHook.autoScalingGroupName)} must match ${HOOK_NAME.source}`);
+    }
+  }
+  const broker = spec.broker;
+  if (broker !== undefined) {
+    check(broker.kind === "sqs", `broker.kind must be sqs, got ${JSON.stringify(broker.kind)}`);
+    check(spec.taskWorker === "celery", `broker sqs needs taskWorker celery (rq speaks only Redis), got ${spec.taskWorker}`);
+    const names = Object.keys(broker.queues ?? {});
+    check(names.length > 0, "broker.queues must map at least one Celery queue name to its SQS queue URL");
+    for (const name of names) {
+      check(QUEUE.test(name), `broker.queues: queue name ${JSON.stringify(name)} must match ${QUEUE.source}`);
+      check(SQS_URL.test(broker.queues[name]), `broker.queues.${name}: ${JSON.stringify(broker.queues[name])} is not an SQS queue URL`);
+    }
+    const v = broker.visibilityTimeoutSeconds;
+    check(Number.isInteger(v) && v >= 1 && v <= 43200, `broker.visibilityTimeoutSeconds must be an integer in 1..43200, got ${v}`);
+    // SQS hands a task not deleted within the visibility timeout to another worker: a longer task would run twice.
+    check(v > spec.longestTaskSeconds,
+      `broker.visibilityTimeoutSeconds (${v}) must exceed longestTaskSeconds (${spec.longestTaskSeconds}), or long tasks run twice`);
+    if (role === "worker" && !spec.beat) {
+      for (const q of spec.queues ?? defaultQueues(spec.taskWorker)) {
+        check(names.includes(q), `queues: ${JSON.stringify(q)} is not one of broker.queues (${names.join(", ")})`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** An IPv4 CIDR block within the private ranges a VPC uses. */
+function isPrivateCidr(cidr: string): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return false;
+  const [a, b, c, d, bits] = m.slice(1).map(Number);
+  if ([a, b, c, d].some((n) => n > 255) || bits < 8 || bits > 32) return false;
+  return a === 10 || (a === 172 && b >= 16 && b <= 31 && bits >= 12) || (a === 192 && b === 168 && bits >= 16);
 }
 
 function appProblems(app: AppSpec): string[] {

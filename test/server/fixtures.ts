@@ -71,3 +71,66 @@ export const VARIANTS: Array<{ label: string; options: FixtureOptions }> = [
   { label: "3 apps (first without domain), tls none, rq", options: { apps: 3, tls: "none", taskWorker: "rq", defaultApp: true } },
   { label: "1 app, letsencrypt, celery, RDS + ElastiCache + S3", options: { apps: 1, tls: "letsencrypt", taskWorker: "celery", external: true } },
 ];
+
+/** The VPC an app server's load balancer connects from. */
+export const FIXTURE_VPC_CIDR = "10.0.0.0/16";
+export const FIXTURE_SQS_QUEUES: Record<string, string> = {
+  celery: "https://sqs.eu-west-1.amazonaws.com/123456789012/demo-prod-celery",
+  emails: "https://sqs.eu-west-1.amazonaws.com/123456789012/demo-prod-emails",
+};
+
+export interface RoleFixtureOptions {
+  apps?: 1 | 3;
+  taskWorker?: TaskWorker;
+  /** SQS as the Celery broker (else the ElastiCache cache is the broker). */
+  sqs?: boolean;
+  /** ElastiCache; without it an app server uses Django's local-memory cache. */
+  cache?: boolean;
+  color?: "blue" | "green";
+  /** worker role: the one server that runs only celery beat. */
+  beat?: boolean;
+  queues?: string[];
+  /** worker role: a termination lifecycle hook, hence the drain watcher. */
+  lifecycleHook?: boolean;
+  customDomain?: boolean;
+}
+
+/** A server of the load-balanced tier: RDS and S3 always, ElastiCache and SQS by option. */
+export function roleSpec(role: "app" | "worker", options: RoleFixtureOptions = {}): BoxSpec {
+  const { apps = 1, taskWorker = "celery", sqs = taskWorker === "celery", cache = !sqs || taskWorker === "rq" } = options;
+  const base = fixtureSpec({ apps, taskWorker, external: true });
+  const spec: BoxSpec = {
+    ...base,
+    role,
+    stack: "prod",
+    environment: "prod",
+    tls: role === "app" ? { mode: "load-balancer", trustedCidrs: [FIXTURE_VPC_CIDR] } : { mode: "none" },
+    configParameter: `/django-tiers/demo/prod/${role}/config`,
+    objectStorage: {
+      staticBucket: "demo-prod-static",
+      mediaBucket: "demo-prod-media",
+      ...(options.customDomain ? { customDomain: "cdn.shop.example.com" } : {}),
+    },
+  };
+  if (!cache) delete spec.cache;
+  if (sqs) spec.broker = { kind: "sqs", queues: FIXTURE_SQS_QUEUES, visibilityTimeoutSeconds: 960 };
+  if (role === "app" && options.color) spec.color = options.color;
+  if (role === "worker") {
+    if (options.beat) spec.beat = true;
+    if (options.queues) spec.queues = options.queues;
+    if (options.lifecycleHook !== false) {
+      spec.lifecycleHook = { name: "demo-prod-worker-drain", autoScalingGroupName: "demo-prod-worker-asg" };
+    }
+  }
+  return spec;
+}
+
+/** Every app- and worker-role combination the real-tool tests cover. */
+export const ROLE_VARIANTS: Array<{ label: string; spec: () => BoxSpec }> = [
+  { label: "app, 1 app, blue, SQS, no cache", spec: () => roleSpec("app", { color: "blue" }) },
+  { label: "app, 3 apps, green, ElastiCache broker, CDN domain", spec: () => roleSpec("app", { apps: 3, color: "green", sqs: false, customDomain: true }) },
+  { label: "app, 1 app, rq on ElastiCache", spec: () => roleSpec("app", { taskWorker: "rq" }) },
+  { label: "worker, 1 app, celery on SQS, two queues, drain", spec: () => roleSpec("worker", { queues: ["celery", "emails"] }) },
+  { label: "worker, 3 apps, celery beat only", spec: () => roleSpec("worker", { apps: 3, beat: true, queues: [] }) },
+  { label: "worker, 1 app, rq on ElastiCache, no hook", spec: () => roleSpec("worker", { taskWorker: "rq", lifecycleHook: false }) },
+];
