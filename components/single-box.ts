@@ -4,9 +4,9 @@ import { renderBox, renderUserDataBase64 } from "../server";
 import type { BoxSpec, RenderedFile } from "../server/types";
 import { BoxConfig, boxConfigParameterName } from "./box-config";
 import { Component, Transform, stackTags } from "./component";
+import { debianAmi, serverInstanceRole } from "./instance-role";
 
-/** Debian's own AWS account: the official Debian cloud images. */
-export const DEBIAN_AMI_OWNER = "136693071363";
+export { DEBIAN_AMI_OWNER } from "./instance-role";
 
 export interface SingleBoxArgs {
   /** VPC and the public subnet the box runs in. */
@@ -177,78 +177,16 @@ export class SingleBox extends Component {
       tags: stackTags(),
     });
 
-    const role = this.child(aws.iam.Role, "role", {
+    const { role, profile, accessPolicy, ssmCore } = serverInstanceRole(this, {
       description: "django-tiers single box: reads its own secrets, parameters and releases; writes its backups and logs",
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
-      tags: stackTags(),
-    }, args.transform?.role);
-    // Session Manager replaces SSH; the same agent runs release rollouts (the association below).
-    const ssmCore = this.child(aws.iam.RolePolicyAttachment, "ssm-core", {
-      role: role.name,
-      policyArn: pulumi.interpolate`arn:${partition}:iam::aws:policy/AmazonSSMManagedInstanceCore`,
+      access: args.access,
+      configParameterArn: config.parameterArn,
+      logGroupArn: logGroup.arn,
+      transform: args.transform?.role,
     });
     const a = args.access;
-    const accessPolicy = this.child(aws.iam.RolePolicy, "access", {
-      role: role.id,
-      policy: pulumi
-        .all([a.artifactsBucketArn, pulumi.all(a.secretArns), pulumi.all([...a.parameterArns, config.parameterArn]), a.kmsKeyArn, logGroup.arn, pulumi.all(a.fileBucketArns ?? [])])
-        .apply(([bucketArn, secretArns, parameterArns, keyArn, logGroupArn, fileBucketArns]) =>
-          JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-              { Sid: "ReadOwnSecrets", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretArns },
-              { Sid: "ReadReleasePointers", Effect: "Allow", Action: ["ssm:GetParameter"], Resource: parameterArns },
-              {
-                Sid: "ReadReleaseBundlesAndConfig",
-                Effect: "Allow",
-                Action: ["s3:GetObject"],
-                Resource: [`${bucketArn}/releases/*`, `${bucketArn}/config/*`],
-              },
-              { Sid: "WriteAndReadBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: [`${bucketArn}/${a.backupPrefix}*`] },
-              {
-                Sid: "ListBackups",
-                Effect: "Allow",
-                Action: ["s3:ListBucket"],
-                Resource: [bucketArn],
-                Condition: { StringLike: { "s3:prefix": [`${a.backupPrefix}*`] } },
-              },
-              { Sid: "UseStackKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [keyArn] },
-              {
-                Sid: "ShipLogs",
-                Effect: "Allow",
-                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                Resource: [logGroupArn, `${logGroupArn}:*`],
-              },
-              ...(fileBucketArns.length
-                ? [
-                    {
-                      Sid: "StaticAndMediaFiles",
-                      Effect: "Allow",
-                      Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                      Resource: fileBucketArns.map((arn) => `${arn}/*`),
-                    },
-                    { Sid: "ListStaticAndMediaFiles", Effect: "Allow", Action: ["s3:ListBucket"], Resource: fileBucketArns },
-                  ]
-                : []),
-            ],
-          }),
-        ),
-    });
-    const profile = this.child(aws.iam.InstanceProfile, "profile", { role: role.name, tags: stackTags() });
 
-    const ami = aws.ec2.getAmiOutput({
-      owners: [DEBIAN_AMI_OWNER],
-      mostRecent: true,
-      filters: [
-        { name: "name", values: [`debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
-        { name: "architecture", values: [architecture] },
-        { name: "virtualization-type", values: ["hvm"] },
-        { name: "root-device-type", values: ["ebs"] },
-      ],
-    }, { parent: this });
+    const ami = debianAmi(this, architecture);
 
     const deletionProtection = args.deletionProtection ?? false;
     const instance = this.child(aws.ec2.Instance, "instance", {
