@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Component } from "./component";
-import { PrivateBucket, PrivateBucketArgs } from "./private-bucket";
+import { PolicyStatements, PrivateBucket, PrivateBucketArgs } from "./private-bucket";
 
 export interface ArtifactsArgs {
   /** KMS key that encrypts the artifacts bucket. */
@@ -15,6 +15,11 @@ export interface ArtifactsArgs {
    * @default 90
    */
   accessLogDays?: number;
+  /**
+   * More statements for the logs bucket's policy, e.g. the load balancer's
+   * access-log delivery (`albLogDeliveryStatement`).
+   */
+  logsPolicyStatements?: PolicyStatements;
   transform?: { artifacts?: PrivateBucketArgs["transform"]; logs?: PrivateBucketArgs["transform"] };
 }
 
@@ -27,6 +32,8 @@ export class Artifacts extends Component {
   public readonly bucketName: pulumi.Output<string>;
   public readonly bucketArn: pulumi.Output<string>;
   public readonly logsBucketName: pulumi.Output<string>;
+  /** The logs bucket's name, once its policy is in place (services that test delivery on creation wait for it). */
+  public readonly logsBucketWithPolicy: pulumi.Output<string>;
   public readonly backupPrefix: string;
   public readonly nodes: { artifacts: PrivateBucket; logs: PrivateBucket };
 
@@ -39,6 +46,7 @@ export class Artifacts extends Component {
       receivesAccessLogs: true,
       noncurrentVersionDays: 7,
       lifecycleRules: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogDays ?? 90 } }],
+      extraPolicyStatements: args.logsPolicyStatements,
       transform: args.transform?.logs,
     }, { parent: this });
     const artifacts = new PrivateBucket(this.childName("artifacts"), {
@@ -55,6 +63,7 @@ export class Artifacts extends Component {
     this.bucketName = artifacts.id;
     this.bucketArn = artifacts.arn;
     this.logsBucketName = logs.id;
+    this.logsBucketWithPolicy = logs.policy.bucket;
     this.backupPrefix = args.backups.prefix;
     this.nodes = { artifacts, logs };
     this.registerOutputs({ bucketName: this.bucketName, logsBucketName: this.logsBucketName });

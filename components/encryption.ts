@@ -9,6 +9,14 @@ export interface StackKeyArgs {
    * @default 30
    */
   deletionWindowInDays?: number;
+  /**
+   * Let this account's CloudFront distributions decrypt with the key: the
+   * CDN reads the static and media buckets (encrypted with it) through an
+   * Origin Access Control. Which distribution may read which bucket is still
+   * decided by each bucket's policy.
+   * @default false
+   */
+  allowCloudFront?: boolean;
   transform?: { key?: Transform<aws.kms.KeyArgs> };
 }
 
@@ -58,6 +66,16 @@ export class StackKey extends Component {
             Resource: "*",
             Condition: { StringEquals: { "aws:SourceAccount": accountId } },
           },
+          ...(args.allowCloudFront
+            ? [{
+                Sid: "CloudFrontReadsEncryptedFiles",
+                Effect: "Allow",
+                Principal: { Service: "cloudfront.amazonaws.com" },
+                Action: ["kms:Decrypt"],
+                Resource: "*",
+                Condition: { ArnLike: { "aws:SourceArn": `arn:${part}:cloudfront::${accountId}:distribution/*` } },
+              }]
+            : []),
         ],
       }),
     );

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Component } from "./component";
-import { PrivateBucket, PrivateBucketArgs } from "./private-bucket";
+import { PolicyStatements, PrivateBucket, PrivateBucketArgs } from "./private-bucket";
 
 export interface ObjectStorageArgs {
   /** KMS key that encrypts both buckets. */
@@ -12,6 +12,15 @@ export interface ObjectStorageArgs {
    * @default 90
    */
   mediaVersionDays?: number;
+  /**
+   * More statements for both buckets' policies (the TLS-only deny stays).
+   * Give a function: it is called with each bucket's ARN. With the CDN, the
+   * stack grants its distribution reads this way (see `cloudFrontReadStatement`
+   * in cdn.ts); media and static files then need no signed URLs.
+   * @default none
+   * @example (bucketArn) => distributionArn.apply((arn) => [cloudFrontReadStatement(bucketArn, arn)])
+   */
+  extraPolicyStatements?: PolicyStatements;
   transform?: { static?: PrivateBucketArgs["transform"]; media?: PrivateBucketArgs["transform"] };
 }
 
@@ -35,12 +44,14 @@ export class ObjectStorage extends Component {
       accessLogs: { bucket: args.accessLogsBucket, prefix: "static/" },
       // Static files are rebuilt by every release; old versions only matter for a rollback window.
       noncurrentVersionDays: 30,
+      extraPolicyStatements: args.extraPolicyStatements,
       transform: args.transform?.static,
     }, { parent: this });
     const media = new PrivateBucket(this.childName("media"), {
       kmsKeyArn: args.kmsKeyArn,
       accessLogs: { bucket: args.accessLogsBucket, prefix: "media/" },
       noncurrentVersionDays: args.mediaVersionDays ?? 90,
+      extraPolicyStatements: args.extraPolicyStatements,
       transform: args.transform?.media,
     }, { parent: this });
     this.staticBucket = staticFiles.id;

@@ -24,6 +24,16 @@ export interface PrivateBucketArgs {
    * @default 90
    */
   noncurrentVersionDays?: number;
+  /**
+   * More bucket-policy statements, appended after ours: the deny of
+   * non-TLS requests always stays first, so no statement can reopen plain
+   * HTTP. A function receives this bucket's ARN, for statements about the
+   * bucket itself. The public access block refuses a statement that makes
+   * the bucket public.
+   * @default none
+   * @example (bucketArn) => distributionArn.apply((arn) => [cloudFrontReadStatement(bucketArn, arn)])
+   */
+  extraPolicyStatements?: PolicyStatements;
   /** More lifecycle rules (e.g. expiring backups under a prefix). */
   lifecycleRules?: aws.types.input.s3.BucketLifecycleConfigurationRule[];
   /**
@@ -32,12 +42,22 @@ export interface PrivateBucketArgs {
    * @default true
    */
   retainOnDelete?: boolean;
+  /**
+   * Object ownership. `BucketOwnerPreferred` re-enables ACLs, which only
+   * CloudFront's standard logging needs (it writes through an ACL grant);
+   * every other bucket keeps ACLs off.
+   * @default "BucketOwnerEnforced"
+   */
+  objectOwnership?: "BucketOwnerEnforced" | "BucketOwnerPreferred";
   transform?: {
     bucket?: Transform<aws.s3.BucketArgs>;
     policy?: Transform<aws.s3.BucketPolicyArgs>;
     lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs>;
   };
 }
+
+/** Bucket-policy statements: a list, or a function of the bucket's ARN returning one. */
+export type PolicyStatements = pulumi.Input<object[]> | ((bucketArn: string) => pulumi.Input<object[]>);
 
 /**
  * A bucket nobody outside the account can read: public access blocked (all
@@ -49,6 +69,8 @@ export class PrivateBucket extends Component {
   /** The bucket's name. */
   public readonly id: pulumi.Output<string>;
   public readonly arn: pulumi.Output<string>;
+  /** The bucket policy; wait on it before a service that tests its access (ALB access logs). */
+  public readonly policy: aws.s3.BucketPolicy;
 
   constructor(name: string, args: PrivateBucketArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("PrivateBucket", name, opts);
@@ -67,7 +89,7 @@ export class PrivateBucket extends Component {
     });
     this.child(aws.s3.BucketOwnershipControls, "ownership", {
       bucket: bucket.id,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
+      rule: { objectOwnership: args.objectOwnership ?? "BucketOwnerEnforced" },
     });
     this.child(aws.s3.BucketServerSideEncryptionConfiguration, "encryption", {
       bucket: bucket.id,
@@ -90,7 +112,9 @@ export class PrivateBucket extends Component {
     }
 
     const account = aws.getCallerIdentityOutput({}, { parent: this });
-    const policy = pulumi.all([bucket.arn, account.accountId]).apply(([arn, accountId]) =>
+    const given = args.extraPolicyStatements;
+    const extra = typeof given === "function" ? bucket.arn.apply(given) : pulumi.output(given ?? []);
+    const policy = pulumi.all([bucket.arn, account.accountId, extra]).apply(([arn, accountId, extraStatements]) =>
       JSON.stringify({
         Version: "2012-10-17",
         Statement: [
@@ -112,11 +136,12 @@ export class PrivateBucket extends Component {
                 Condition: { StringEquals: { "aws:SourceAccount": accountId } },
               }]
             : []),
+          ...extraStatements,
         ],
       }),
     );
     // The policy waits for the public access block: with it, a mistakenly public statement is refused, not applied.
-    this.child(aws.s3.BucketPolicy, "policy", { bucket: bucket.id, policy }, args.transform?.policy, { dependsOn: [publicAccess] });
+    this.policy = this.child(aws.s3.BucketPolicy, "policy", { bucket: bucket.id, policy }, args.transform?.policy, { dependsOn: [publicAccess] });
 
     this.child(aws.s3.BucketLifecycleConfiguration, "lifecycle", {
       bucket: bucket.id,
