@@ -19,6 +19,40 @@ export interface BoxMonitoring {
   memoryUsedPercent?: number;
 }
 
+export interface FleetMonitoring {
+  /**
+   * The fleet's auto scaling group name: the `AutoScalingGroupName` dimension its
+   * servers' CloudWatch agent aggregates over (server/cloudwatch-agent.ts, `autoScalingGroup`).
+   * @example blueFleet.autoScalingGroupName
+   */
+  autoScalingGroupName: pulumi.Input<string>;
+  /**
+   * Alarm when any server's root file system is fuller than this (CloudWatch agent metric, the fleet's maximum).
+   * @default 80
+   */
+  diskUsedPercent?: number;
+  /**
+   * Alarm when any server's memory use stays above this for 10 minutes (CloudWatch agent metric, the fleet's maximum).
+   * @default 90
+   */
+  memoryUsedPercent?: number;
+}
+
+export interface Http5xxRateMonitoring {
+  /**
+   * Alarm when 5xx responses (the ALB's own and the targets') are at least this
+   * percentage of the requests in five minutes.
+   * @default 5
+   */
+  percent?: number;
+  /**
+   * Below this many requests in five minutes the rate alarm stays OK: on a quiet
+   * site two errors in twenty requests are not an outage (the count alarms still fire).
+   * @default 50
+   */
+  minimumRequests?: number;
+}
+
 export interface LoadBalancerMonitoring {
   /**
    * The ALB's ARN suffix (`app/<name>/<id>`), its CloudWatch dimension.
@@ -41,6 +75,19 @@ export interface LoadBalancerMonitoring {
    * @default 2
    */
   targetResponseP95Seconds?: number;
+  /**
+   * Alarm when a target group has at least this many unhealthy targets for 3 minutes.
+   * @default 1
+   */
+  unhealthyHosts?: number;
+  /**
+   * Also alarm on the 5xx rate (metric math over `HTTPCode_ELB_5XX_Count`,
+   * `HTTPCode_Target_5XX_Count` and `RequestCount`): scales with traffic where
+   * the count alarms do not. Leave it out for the count alarms alone.
+   * @default undefined (no rate alarm)
+   * @example { percent: 2, minimumRequests: 100 }
+   */
+  http5xxRate?: Http5xxRateMonitoring;
 }
 
 export interface DatabaseMonitoring {
@@ -102,7 +149,10 @@ export interface QueueMonitoring {
    * @default 900
    */
   oldestMessageSeconds?: number;
-  /** The dead-letter queue's name: alarm as soon as a message lands there. */
+  /**
+   * The dead-letter queue's name: alarm as soon as a message lands there.
+   * @default undefined (no dead-letter alarm)
+   */
   deadLetterQueueName?: pulumi.Input<string>;
 }
 
@@ -114,17 +164,49 @@ export interface MonitoringArgs {
    * @default "django-tiers-<project>-<stack>"
    */
   dashboardName?: string;
-  /** The single box: root-disk and memory use (from the CloudWatch agent). Its status-check alarms are SingleBox's own. */
+  /**
+   * The single box: root-disk and memory use (from the CloudWatch agent). Its status-check alarms are SingleBox's own.
+   * @default undefined (no box alarms)
+   */
   box?: BoxMonitoring;
-  /** The ALB: 5xx responses, unhealthy targets, response time. */
+  /**
+   * App and worker fleets by role (`blue`, `green`, `worker`): root-disk and memory use of
+   * their servers, from the CloudWatch agent's per-group aggregates. An idle color scaled to
+   * zero has no data, which these alarms treat as OK. Roles name the alarms: keep them stable.
+   * @default {}
+   * @example { blue: { autoScalingGroupName: blueFleet.autoScalingGroupName }, green: { autoScalingGroupName: greenFleet.autoScalingGroupName } }
+   */
+  fleets?: Record<string, FleetMonitoring>;
+  /**
+   * The ALB: 5xx responses, unhealthy targets, response time.
+   * @default undefined (no load balancer alarms)
+   */
   loadBalancer?: LoadBalancerMonitoring;
-  /** RDS: CPU, free storage, connections. */
+  /**
+   * RDS: CPU, free storage, connections.
+   * @default undefined (no database alarms)
+   */
   database?: DatabaseMonitoring;
-  /** ElastiCache Redis: memory and evictions. */
+  /**
+   * ElastiCache Redis: memory and evictions.
+   * @default undefined (no cache alarms)
+   */
   cache?: CacheMonitoring;
-  /** SQS task queue: age of the oldest message, dead letters. */
+  /**
+   * One SQS task queue: age of the oldest message, dead letters (alarms `queue-…`).
+   * @default undefined
+   */
   queue?: QueueMonitoring;
+  /**
+   * More SQS task queues by role (`default`, `emails`, …): each its oldest-message
+   * alarm and, with a dead-letter queue, its dead-letter alarm (`queue-<role>-…`).
+   * @default {}
+   * @example { emails: { queueName: emails.name, deadLetterQueueName: emailsDlq.name } }
+   */
+  queues?: Record<string, QueueMonitoring>;
+  /** Customise the children before they are created. */
   transform?: {
+    /** Applied to the dashboard. */
     dashboard?: Transform<aws.cloudwatch.DashboardArgs>;
     /** Applied to every alarm; a callback gets the alarm's logical name. */
     alarm?: Transform<aws.cloudwatch.MetricAlarmArgs>;
@@ -135,12 +217,14 @@ export interface MonitoringArgs {
 interface AlarmSpec {
   role: string;
   description: string;
-  namespace: string;
-  metricName: string;
-  dimensions: Record<string, pulumi.Input<string>>;
+  /** One metric (namespace, metricName, dimensions, statistic, period), or metric math (`queries`). */
+  namespace?: string;
+  metricName?: string;
+  dimensions?: Record<string, pulumi.Input<string>>;
   statistic?: "Average" | "Maximum" | "Minimum" | "Sum";
   extendedStatistic?: string;
-  period: number;
+  period?: number;
+  queries?: aws.types.input.cloudwatch.MetricAlarmMetricQuery[];
   evaluationPeriods: number;
   threshold: number;
   comparisonOperator: "GreaterThanOrEqualToThreshold" | "GreaterThanThreshold" | "LessThanThreshold";
@@ -153,8 +237,8 @@ interface Widget {
   title: string;
   stat: string;
   period: number;
-  /** [namespace, metric, dimension name, dimension value, …]. */
-  metrics: pulumi.Input<string>[][];
+  /** [namespace, metric, dimension name, dimension value, …, options?], or [{ expression, label, id }]. */
+  metrics: pulumi.Input<string | Record<string, unknown>>[][];
 }
 
 const GIB = 1024 ** 3;
@@ -167,10 +251,47 @@ function positive(what: string, value: number): number {
   if (!(value > 0) || !Number.isFinite(value)) throw new Error(`Monitoring: ${what} must be a number above 0 (got ${value})`);
   return value;
 }
-const roleName = (role: string) => {
-  if (!/^[a-z][a-z0-9-]{0,30}$/.test(role)) throw new Error(`Monitoring: target group role "${role}" must be lower-case letters, digits and dashes`);
+const roleName = (what: string, role: string) => {
+  if (!/^[a-z][a-z0-9-]{0,30}$/.test(role)) throw new Error(`Monitoring: ${what} role "${role}" must be lower-case letters, digits and dashes (at most 31)`);
   return role;
 };
+const byRole = <T>(what: string, record: Record<string, T> | undefined): [string, T][] =>
+  Object.entries(record ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([role, value]) => [roleName(what, role), value]);
+
+/** The oldest-message and dead-letter alarms of one queue, `queue-<infix>…`. */
+function queueAlarms(infix: string, what: string, q: QueueMonitoring): AlarmSpec[] {
+  const alarms: AlarmSpec[] = [{
+    role: `queue-${infix}oldest-message`,
+    description: `Tasks wait too long in the ${what}: workers are stuck, down or too few`,
+    namespace: "AWS/SQS",
+    metricName: "ApproximateAgeOfOldestMessage",
+    dimensions: { QueueName: q.queueName },
+    statistic: "Maximum",
+    period: 300,
+    evaluationPeriods: 1,
+    threshold: positive(`${infix ? `queues.${infix.slice(0, -1)}` : "queue"}.oldestMessageSeconds`, q.oldestMessageSeconds ?? 900),
+    comparisonOperator: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+  }];
+  if (q.deadLetterQueueName !== undefined) {
+    alarms.push({
+      role: `queue-${infix}dead-letters`,
+      description: `Tasks failed too often and landed in the ${what}'s dead-letter queue`,
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: q.deadLetterQueueName },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+    });
+  }
+  return alarms;
+}
 
 /** The alarms and graphs of the parts the stack has (see MonitoringArgs). */
 export function monitoringPlan(args: MonitoringArgs): { alarms: AlarmSpec[]; widgets: Widget[] } {
@@ -223,6 +344,60 @@ export function monitoringPlan(args: MonitoringArgs): { alarms: AlarmSpec[]; wid
     );
   }
 
+  const fleets = byRole("fleets", args.fleets);
+  for (const [role, f] of fleets) {
+    const dims = { [AGENT_METRICS.groupDimension]: f.autoScalingGroupName };
+    alarms.push(
+      {
+        role: `fleet-${role}-disk`,
+        description: `A ${role} server's root file system is filling up (the fleet's fullest disk)`,
+        namespace: AGENT_METRICS.namespace,
+        metricName: AGENT_METRICS.diskUsedPercent,
+        dimensions: dims,
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: percent(`fleets.${role}.diskUsedPercent`, f.diskUsedPercent ?? 80),
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        // An idle color scaled to zero publishes nothing: that is not an alarm.
+        treatMissingData: "notBreaching",
+      },
+      {
+        role: `fleet-${role}-memory`,
+        description: `A ${role} server's memory use is high (the fleet's highest)`,
+        namespace: AGENT_METRICS.namespace,
+        metricName: AGENT_METRICS.memoryUsedPercent,
+        dimensions: dims,
+        // The maximum over the group's servers: an average would hide the one that is swapping.
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 2,
+        threshold: percent(`fleets.${role}.memoryUsedPercent`, f.memoryUsedPercent ?? 90),
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+      },
+    );
+  }
+  if (fleets.length) {
+    widgets.push(
+      {
+        title: "Fleets CPU % (average per fleet)",
+        stat: "Average",
+        period: 60,
+        metrics: fleets.map(([, f]) => ["AWS/EC2", "CPUUtilization", AGENT_METRICS.groupDimension, f.autoScalingGroupName]),
+      },
+      {
+        title: "Fleets memory and root disk % (fullest server)",
+        stat: "Maximum",
+        period: 60,
+        metrics: fleets.flatMap(([, f]) => [
+          [AGENT_METRICS.namespace, AGENT_METRICS.memoryUsedPercent, AGENT_METRICS.groupDimension, f.autoScalingGroupName],
+          [AGENT_METRICS.namespace, AGENT_METRICS.diskUsedPercent, AGENT_METRICS.groupDimension, f.autoScalingGroupName],
+        ]),
+      },
+    );
+  }
+
   if (args.loadBalancer) {
     const lb = args.loadBalancer;
     const errors = positive("loadBalancer.http5xxPerFiveMinutes", lb.http5xxPerFiveMinutes ?? 10);
@@ -257,9 +432,11 @@ export function monitoringPlan(args: MonitoringArgs): { alarms: AlarmSpec[]; wid
       comparisonOperator: "GreaterThanThreshold",
       treatMissingData: "notBreaching",
     });
-    for (const [role, tg] of Object.entries(lb.targetGroups ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+    const unhealthy = positive("loadBalancer.unhealthyHosts", lb.unhealthyHosts ?? 1);
+    const targetGroups = byRole("target group", lb.targetGroups);
+    for (const [role, tg] of targetGroups) {
       alarms.push({
-        role: `alb-unhealthy-${roleName(role)}`,
+        role: `alb-unhealthy-${role}`,
         description: `Unhealthy targets in the ${role} target group`,
         namespace: "AWS/ApplicationELB",
         metricName: "UnHealthyHostCount",
@@ -267,7 +444,33 @@ export function monitoringPlan(args: MonitoringArgs): { alarms: AlarmSpec[]; wid
         statistic: "Maximum",
         period: 60,
         evaluationPeriods: 3,
-        threshold: 1,
+        threshold: unhealthy,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        treatMissingData: "notBreaching",
+      });
+    }
+    // The ALB's own 5xx (a 503 with no healthy target) never reach a target, so
+    // RequestCount leaves them out: they are added to the requests as well as to the errors.
+    const alb = (id: string, metricName: string) => ({
+      id,
+      returnData: false,
+      metric: { namespace: "AWS/ApplicationELB", metricName, dimensions: { LoadBalancer: lb.arnSuffix }, stat: "Sum", period: 300 },
+    });
+    const rateExpression = (min: number) =>
+      `IF(FILL(m3, 0) + FILL(m1, 0) >= ${min}, 100 * (FILL(m1, 0) + FILL(m2, 0)) / (FILL(m3, 0) + FILL(m1, 0)), 0)`;
+    if (lb.http5xxRate) {
+      const min = positive("loadBalancer.http5xxRate.minimumRequests", lb.http5xxRate.minimumRequests ?? 50);
+      alarms.push({
+        role: "alb-5xx-rate",
+        description: "A high share of requests end in a 5xx (from Django or from the load balancer)",
+        queries: [
+          alb("m1", "HTTPCode_ELB_5XX_Count"),
+          alb("m2", "HTTPCode_Target_5XX_Count"),
+          alb("m3", "RequestCount"),
+          { id: "e1", expression: rateExpression(min), label: "5xx % of requests", returnData: true },
+        ],
+        evaluationPeriods: 1,
+        threshold: percent("loadBalancer.http5xxRate.percent", lb.http5xxRate.percent ?? 5),
         comparisonOperator: "GreaterThanOrEqualToThreshold",
         treatMissingData: "notBreaching",
       });
@@ -284,7 +487,29 @@ export function monitoringPlan(args: MonitoringArgs): { alarms: AlarmSpec[]; wid
         ],
       },
       { title: "ALB target response time p95 (s)", stat: "p95", period: 60, metrics: [["AWS/ApplicationELB", "TargetResponseTime", "LoadBalancer", lb.arnSuffix]] },
+      {
+        title: "ALB 5xx % of requests",
+        stat: "Sum",
+        period: 300,
+        metrics: [
+          [{ expression: rateExpression(1), label: "5xx %", id: "e1" }],
+          ["AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb.arnSuffix, { id: "m1", visible: false }],
+          ["AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", "LoadBalancer", lb.arnSuffix, { id: "m2", visible: false }],
+          ["AWS/ApplicationELB", "RequestCount", "LoadBalancer", lb.arnSuffix, { id: "m3", visible: false }],
+        ],
+      },
     );
+    if (targetGroups.length) {
+      widgets.push({
+        title: "ALB unhealthy and healthy targets per target group",
+        stat: "Maximum",
+        period: 60,
+        metrics: targetGroups.flatMap(([role, tg]) => [
+          ["AWS/ApplicationELB", "UnHealthyHostCount", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { label: `${role} unhealthy` }],
+          ["AWS/ApplicationELB", "HealthyHostCount", "LoadBalancer", lb.arnSuffix, "TargetGroup", tg, { label: `${role} healthy` }],
+        ]),
+      });
+    }
   }
 
   if (args.database) {
@@ -431,6 +656,20 @@ export function monitoringPlan(args: MonitoringArgs): { alarms: AlarmSpec[]; wid
       ],
     });
   }
+
+  for (const [role, q] of byRole("queues", args.queues)) {
+    alarms.push(...queueAlarms(`${role}-`, `"${role}" queue`, q));
+    widgets.push({
+      title: `Task queue ${role}: oldest message (s), depth and dead letters`,
+      stat: "Maximum",
+      period: 300,
+      metrics: [
+        ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", q.queueName],
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.queueName],
+        ...(q.deadLetterQueueName !== undefined ? [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.deadLetterQueueName, { label: `${role} dead letters` }]] : []),
+      ],
+    });
+  }
   return { alarms, widgets };
 }
 
@@ -442,10 +681,13 @@ export function monitoringPlan(args: MonitoringArgs): { alarms: AlarmSpec[]; wid
  * thresholds are arguments with defaults.
  */
 export class Monitoring extends Component {
+  /** The dashboard's name. */
   public readonly dashboardName: pulumi.Output<string>;
   /** The dashboard in the CloudWatch console. */
   public readonly dashboardUrl: pulumi.Output<string>;
+  /** Every alarm's ARN, in the order of the alarm table. */
   public readonly alarmArns: pulumi.Output<string[]>;
+  /** The raw children: the dashboard, and the alarms by role (`box-disk`, `fleet-blue-memory`, …). */
   public readonly nodes: { dashboard: aws.cloudwatch.Dashboard; alarms: Record<string, aws.cloudwatch.MetricAlarm> };
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -457,11 +699,15 @@ export class Monitoring extends Component {
     for (const a of specs) {
       alarms[a.role] = this.child(aws.cloudwatch.MetricAlarm, a.role, {
         alarmDescription: a.description,
-        namespace: a.namespace,
-        metricName: a.metricName,
-        dimensions: a.dimensions,
-        ...(a.extendedStatistic ? { extendedStatistic: a.extendedStatistic } : { statistic: a.statistic }),
-        period: a.period,
+        ...(a.queries
+          ? { metricQueries: a.queries }
+          : {
+            namespace: a.namespace,
+            metricName: a.metricName,
+            dimensions: a.dimensions,
+            ...(a.extendedStatistic ? { extendedStatistic: a.extendedStatistic } : { statistic: a.statistic }),
+            period: a.period,
+          }),
         evaluationPeriods: a.evaluationPeriods,
         threshold: a.threshold,
         comparisonOperator: a.comparisonOperator,

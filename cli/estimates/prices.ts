@@ -11,6 +11,11 @@
  * budget depends on them, and update `PRICES_AS_OF` with any change.
  *
  * A type or size missing from a table is priced as unknown, never as zero.
+ *
+ * Checked against stored copies of public pages (not fetched live): each
+ * constant below says what confirmed it, and where only third-party pages
+ * did ("3rd party"), or nothing did ("unchecked"). No figure checked
+ * disagreed with the table.
  */
 
 /** The date the prices below are stated for. */
@@ -22,7 +27,7 @@ export const PRICE_SOURCE =
 /** AWS bills a month as 730 hours. */
 export const HOURS_PER_MONTH = 730;
 
-/** EC2 on-demand, Linux, $/hour. */
+/** EC2 on-demand, Linux, $/hour. Unchecked against a stored page (transcribed from memory, see above). */
 export const EC2_PER_HOUR: Record<string, number> = {
   "t4g.nano": 0.0042, "t4g.micro": 0.0084, "t4g.small": 0.0168, "t4g.medium": 0.0336, "t4g.large": 0.0672, "t4g.xlarge": 0.1344, "t4g.2xlarge": 0.2688,
   "t3.nano": 0.0052, "t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832, "t3.xlarge": 0.1664, "t3.2xlarge": 0.3328,
@@ -41,7 +46,12 @@ export const EC2_PER_HOUR: Record<string, number> = {
 export const EBS_PER_GB_MONTH: Record<string, number> = { gp3: 0.08, gp2: 0.1, io1: 0.125, io2: 0.125, st1: 0.045, sc1: 0.015, standard: 0.05 };
 /** gp3 above its baseline: $/provisioned IOPS-month over 3,000 and $/MB/s-month over 125. */
 export const EBS_GP3_EXTRA = { iopsMonth: 0.005, baselineIops: 3000, throughputMonth: 0.04, baselineThroughput: 125 };
-/** A public IPv4 address (Elastic IP or auto-assigned), in use or idle, $/hour (since February 2024). */
+/**
+ * A public IPv4 address (Elastic IP or auto-assigned), in use or idle, $/hour (since February 2024).
+ * Checked: $0.005/IP-hour from 2024-02-01 (3rd party: community.aws "AWS to Charge Public IPv4 Addresses";
+ * doit.com "AWS Public IPv4 price increase"; repost.aws "Public IPv4 Addresses Cost Projection").
+ * An internet-facing ALB holds one such address per availability zone.
+ */
 export const PUBLIC_IPV4_PER_HOUR = 0.005;
 /** EC2 detailed (1-minute) monitoring: 7 metrics at the custom-metric rate, $/instance-month. */
 export const EC2_DETAILED_MONITORING_MONTH = 2.1;
@@ -71,14 +81,27 @@ export const RDS_MULTI_AZ_FACTOR = 2;
 /** RDS storage, $/GB-month single-AZ (multi-AZ is twice this). Backups up to the storage size are included. */
 export const RDS_STORAGE_PER_GB_MONTH: Record<string, number> = { gp3: 0.115, gp2: 0.115, io1: 0.125, io2: 0.125, standard: 0.1 };
 
-/** Load balancers: $/hour and $/capacity-unit-hour. */
+/**
+ * Load balancers: $/hour and $/capacity-unit-hour.
+ * Checked: ALB $0.0225/hour and $0.008/LCU-hour, NLB $0.006/NLCU-hour, us-east-1 (aws.amazon.com/elasticloadbalancing/pricing
+ * as transcribed by api-evangelist/amazon-elastic-load-balancing plans-pricing.yml; 3rd party: cloud-horizons.com
+ * "ALB: the line item nobody watches"). One LCU: 25 new connections/s, 3,000 active connections/min, 1 GB/hour
+ * to EC2 targets, 1,000 rule evaluations/s; the dimension used most is billed. NLB hour: unchecked.
+ */
 export const LOAD_BALANCER = {
   application: { hour: 0.0225, capacityUnitHour: 0.008 },
   network: { hour: 0.0225, capacityUnitHour: 0.006 },
 };
-/** NAT gateway: $/hour and $/GB processed. */
+/**
+ * NAT gateway: $/hour and $/GB processed (both directions), one per AZ that has one.
+ * Checked: $0.045/hour and $0.045/GB in us-east-1 (3rd party: basavytix.com and cloudburn.io NAT gateway pricing
+ * guides, 2026, citing aws.amazon.com/vpc/pricing). Data transfer out to the internet is on top (NOT_INCLUDED).
+ */
 export const NAT_GATEWAY = { hour: 0.045, perGb: 0.045 };
-/** Interface VPC endpoint: $/hour per subnet (AZ) and $/GB; gateway endpoints (S3, DynamoDB) are free. */
+/**
+ * Interface VPC endpoint: $/hour per subnet (AZ) and $/GB; gateway endpoints (S3, DynamoDB) are free.
+ * Checked: $0.01/AZ-hour and $0.01/GB (3rd party: egresscost.com "NAT Gateway" table, $7.20/AZ-month).
+ */
 export const INTERFACE_ENDPOINT = { hourPerAz: 0.01, perGb: 0.01 };
 
 /** ElastiCache on-demand nodes (Redis OSS and Memcached), $/hour. Valkey nodes cost `VALKEY_FACTOR` of this. */
@@ -91,7 +114,12 @@ export const ELASTICACHE_PER_HOUR: Record<string, number> = {
 };
 export const VALKEY_FACTOR = 0.8;
 
-/** CloudFront, North America and Europe: $/GB out (first 10 TB) and $/10,000 HTTPS requests. */
+/**
+ * CloudFront, North America and Europe: $/GB out (first 10 TB) and $/10,000 HTTPS requests.
+ * Checked: $0.085/GB for the first 10 TB in the United States, Mexico, Canada and Europe (aws.amazon.com/cloudfront/pricing).
+ * The HTTPS request rate: unchecked (the stored page's request table was not in the excerpt). The page's
+ * always-free tier (1 TB out and 10,000,000 requests a month) is not subtracted (NOT_INCLUDED: free tier).
+ */
 export const CLOUDFRONT = { perGbOut: 0.085, per10kHttpsRequests: 0.01 };
 /** S3 Standard: $/GB-month (first 50 TB), $/1,000 PUT/COPY/POST/LIST, $/1,000 GET. */
 export const S3_STANDARD = { perGbMonth: 0.023, per1kPut: 0.005, per1kGet: 0.0004 };
@@ -99,7 +127,14 @@ export const S3_STANDARD = { perGbMonth: 0.023, per1kPut: 0.005, per1kGet: 0.000
 export const SECRETS_MANAGER = { secretMonth: 0.4, per10kCalls: 0.05 };
 /** KMS customer-managed key: $/key-month (rotated keys add no charge after the second rotation) and $/10,000 requests. */
 export const KMS = { keyMonth: 1.0, per10kRequests: 0.03 };
-/** CloudWatch: alarms per metric-month (standard, high-resolution), logs, dashboards and custom metrics. */
+/**
+ * CloudWatch: alarms per metric-month (standard, high-resolution), logs, dashboards and custom metrics.
+ * Checked: logs ingestion $0.50/GB, dashboards $3/month, custom metrics $0.30/metric-month for the first 10,000
+ * (3rd party: factualminds.com and signoz.io CloudWatch pricing guides, 2026); the free tier (10 alarm metrics,
+ * 3 dashboards, 10 custom metrics, 5 GB of logs) from aws.amazon.com/cloudwatch/pricing is not subtracted.
+ * Alarm rates and log storage: unchecked. A metric-math alarm is billed per metric it reads (the ALB 5xx-rate
+ * alarm of components/monitoring.ts: three).
+ */
 export const CLOUDWATCH = {
   alarmStandardMonth: 0.1,
   alarmHighResolutionMonth: 0.3,
@@ -110,7 +145,11 @@ export const CLOUDWATCH = {
 };
 /** SNS standard topics: $/million publishes, $/100,000 email deliveries. */
 export const SNS = { perMillionPublishes: 0.5, per100kEmails: 2.0 };
-/** SQS: $/million requests (standard, FIFO). */
+/**
+ * SQS: $/million requests (standard, FIFO); each 64 KB of a payload is one request.
+ * Checked: $0.40 standard and $0.50 FIFO per million requests, after 1 million free a month (3rd party:
+ * cloudburn.io and factualminds.com SQS pricing guides, 2026; unanswered.io). The free million is not subtracted.
+ */
 export const SQS = { standardPerMillion: 0.4, fifoPerMillion: 0.5 };
 /** AWS Backup warm storage of EBS snapshots, $/GB-month (RDS snapshots beyond the free allocation cost $0.095). */
 export const BACKUP_STORAGE = { ebsPerGbMonth: 0.05, rdsPerGbMonth: 0.095 };
