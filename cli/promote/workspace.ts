@@ -1,0 +1,138 @@
+/**
+ * The ports of a blue-green promotion: the stack (its settings and outputs,
+ * and `pulumi up`), the load balancer's view of a target group's health,
+ * an HTTP smoke test, a clock and a log. The state machine (machine.ts) sees
+ * only these interfaces; automation.ts adapts them to the Pulumi Automation
+ * API, the AWS CLI and fetch, and fake.ts to memory for the tests.
+ *
+ * Nothing here imports Pulumi: the machine and its tests never load the
+ * Automation API (which needs the `pulumi` binary).
+ */
+
+export type Color = "blue" | "green";
+export const COLORS: readonly Color[] = ["blue", "green"];
+
+export function otherColor(color: Color): Color {
+  return color === "blue" ? "green" : "blue";
+}
+
+/**
+ * The stack settings a promotion drives, as named in config/settings.ts;
+ * in Pulumi config they are `django-tiers:<name>`. The stack config is the
+ * promotion's state: a rerun reads it to know where an earlier run stopped.
+ */
+export type PromotionSetting = "liveColor" | "blueRelease" | "greenRelease" | "canaryWeight" | "idleFleet";
+
+export const CONFIG_NAMESPACE = "django-tiers";
+
+export function releaseSetting(color: Color): "blueRelease" | "greenRelease" {
+  return color === "blue" ? "blueRelease" : "greenRelease";
+}
+
+/** What the stack exports per color (output `colors`). */
+export interface ColorOutput {
+  /** The release label the color's fleet runs (the default release hash when its setting is ""). */
+  release: string;
+  /** Whether the color's fleet has instances. */
+  running: boolean;
+  /** Percent of the HTTPS listener's traffic forwarded to the color. */
+  weight: number;
+  targetGroupArn: string;
+}
+
+/** The stack outputs a promotion reads (exported by the load-balanced tier). */
+export interface PromotionOutputs {
+  liveColor: Color;
+  colors: Record<Color, ColorOutput>;
+  /** The site's URLs; the smoke test requests paths under the first. */
+  siteUrls: string[];
+}
+
+/** A stack as the promotion sees it. Config keys are the settings' names, without the namespace. */
+export interface PromotionWorkspace {
+  readonly stackName: string;
+  /** The setting's value, or undefined when the stack does not set it (its default applies). */
+  getConfig(key: PromotionSetting): Promise<string | undefined>;
+  /** Sets several settings at once (one `pulumi config set-all`). */
+  setConfig(values: Partial<Record<PromotionSetting, string>>): Promise<void>;
+  /** `pulumi up` with this message; resolves to the stack's outputs after the update. */
+  up(message: string): Promise<PromotionOutputs>;
+  /** The outputs of the last completed update. */
+  outputs(): Promise<PromotionOutputs>;
+}
+
+/** Targets of a target group by state, as `describe-target-health` reports them. */
+export interface TargetCounts {
+  healthy: number;
+  unhealthy: number;
+  initial: number;
+  draining: number;
+  /** `unused` and `unavailable`: not registered in an enabled AZ, or health checks off. */
+  unused: number;
+}
+
+export interface TargetHealth {
+  describe(targetGroupArn: string): Promise<TargetCounts>;
+}
+
+/** The result of one smoke request: the HTTP status, or 0 with the error when there was no response. */
+export interface SmokeResult {
+  status: number;
+  error?: string;
+}
+
+export const COLOR_HEADER = "X-Django-Tiers-Color";
+
+export interface SmokeTest {
+  /** GET `url` with `X-Django-Tiers-Color: <color>` (the listener rule routes it to that color's fleet), no redirects followed. */
+  get(url: string, color: Color, timeoutMs: number): Promise<SmokeResult>;
+}
+
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Log {
+  line(text: string): void;
+}
+
+export interface PromotionPorts {
+  workspace: PromotionWorkspace;
+  targetHealth: TargetHealth;
+  smoke: SmokeTest;
+  clock: Clock;
+  log: Log;
+}
+
+/** The stack has not the outputs a promotion needs: not the load-balanced tier, or never deployed. */
+export class OutputsError extends Error {
+  override name = "OutputsError";
+}
+
+/**
+ * Reads the outputs a promotion needs from a stack's outputs (plain values),
+ * refusing anything else with a message that says which output is wrong.
+ */
+export function parseOutputs(raw: Record<string, unknown>, stackName: string): PromotionOutputs {
+  const missing = (what: string) =>
+    new OutputsError(`stack ${stackName}: output ${what}; a promotion needs the outputs of the load-balanced tier (liveColor, colors, siteUrls): is the stack on tier load-balanced, and has it been deployed with pulumi up?`);
+  const live = raw.liveColor;
+  if (live !== "blue" && live !== "green") throw missing(`liveColor is ${JSON.stringify(live)}, expected "blue" or "green"`);
+  const colorsRaw = raw.colors;
+  if (!colorsRaw || typeof colorsRaw !== "object") throw missing("colors is missing");
+  const colors = {} as Record<Color, ColorOutput>;
+  for (const c of COLORS) {
+    const o = (colorsRaw as Record<string, unknown>)[c] as Record<string, unknown> | undefined;
+    if (!o || typeof o !== "object") throw missing(`colors.${c} is missing`);
+    if (typeof o.release !== "string") throw missing(`colors.${c}.release is not a string`);
+    if (typeof o.running !== "boolean") throw missing(`colors.${c}.running is not a boolean`);
+    if (typeof o.weight !== "number") throw missing(`colors.${c}.weight is not a number`);
+    if (typeof o.targetGroupArn !== "string" || !o.targetGroupArn) throw missing(`colors.${c}.targetGroupArn is not a string`);
+    colors[c] = { release: o.release, running: o.running, weight: o.weight, targetGroupArn: o.targetGroupArn };
+  }
+  const urls = raw.siteUrls;
+  if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === "string")) throw missing("siteUrls is not a non-empty list of URLs");
+  return { liveColor: live, colors, siteUrls: urls as string[] };
+}
