@@ -282,7 +282,9 @@ export class Host {
   /** A command inside the host: its namespace, chrooted, with a clean environment. */
   exec(argv: string[], options: { timeoutMs?: number; input?: string; env?: Record<string, string> } = {}): Result {
     const env = Object.entries({ PATH: HOST_PATH, LC_ALL: "C.UTF-8", HOME: "/root", ...options.env }).map(([k, v]) => `${k}=${v}`);
-    return runLogged(["ip", "netns", "exec", this.ns, "chroot", this.root, "/usr/bin/env", "-i", ...env, ...argv], options);
+    // options.env is the command's environment inside the host (above), not the one `ip` runs with.
+    return runLogged(["ip", "netns", "exec", this.ns, "chroot", this.root, "/usr/bin/env", "-i", ...env, ...argv],
+      { timeoutMs: options.timeoutMs, input: options.input });
   }
 
   mustExec(argv: string[], options: Parameters<Host["exec"]>[1] = {}): string {
