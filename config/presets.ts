@@ -41,6 +41,5 @@ export const PRESETS: Record<Tier, Preset> = {
     database: "rds",
     files: "s3",
     front: "alb",
-    pending: "issue #5 (load-balanced fleet)",
   },
 };

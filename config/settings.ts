@@ -16,6 +16,7 @@ export type Tier = (typeof TIERS)[number];
 export const ENVIRONMENTS = ["dev", "staging", "prod"] as const;
 export const TASK_WORKERS = ["celery", "rq", "none"] as const;
 export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+export const COLORS = ["blue", "green"] as const;
 /** The retention periods CloudWatch Logs accepts. */
 export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653] as const;
 
@@ -329,6 +330,110 @@ export const SETTINGS = {
     allowed: "1–64 characters of [A-Za-z0-9._-]",
     default: "initial",
     schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be 1–64 characters of letters, digits, '.', '_' or '-'" }),
+  },
+  liveColor: {
+    type: "string",
+    description: "load-balanced: the fleet (blue or green) that takes the traffic. `npm run promote` changes it; setting it by hand switches all traffic in one update.",
+    allowed: "blue, green",
+    default: "blue",
+    schema: oneOf(COLORS),
+  },
+  blueRelease: {
+    type: "string",
+    description: "load-balanced: the release the blue fleet runs. Empty: the release built from the app folders now (releaseVersion or the folders' hash). Pin it (promote does) so a code change goes out through the idle fleet, not the live one.",
+    allowed: "1–64 characters of [A-Za-z0-9._-]",
+    default: "",
+    unset: true,
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be 1–64 characters of letters, digits, '.', '_' or '-'" }).optional(),
+  },
+  greenRelease: {
+    type: "string",
+    description: "load-balanced: the release the green fleet runs (see blueRelease).",
+    allowed: "1–64 characters of [A-Za-z0-9._-]",
+    default: "",
+    unset: true,
+    schema: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be 1–64 characters of letters, digits, '.', '_' or '-'" }).optional(),
+  },
+  idleFleet: {
+    type: "string",
+    description: "load-balanced: whether the fleet that is not live has servers (running: during a promotion and its rollback window) or none (stopped: costs nothing).",
+    allowed: "stopped, running",
+    default: "stopped",
+    schema: oneOf(["stopped", "running"] as const),
+  },
+  canaryWeight: {
+    type: "integer",
+    description: "load-balanced: percent of requests the idle fleet gets while it is promoted (a canary). Needs idleFleet: running.",
+    allowed: "a whole number from 0 to 50",
+    default: 0,
+    schema: int(0, 50),
+  },
+  fleetMinSize: {
+    type: "integer",
+    description: "load-balanced: fewest app servers in the live fleet. 0 (the default): 2 in prod (one per zone), 1 elsewhere.",
+    allowed: "a whole number from 1 to 100",
+    default: 0,
+    unset: true,
+    schema: int(1, 100).optional(),
+  },
+  fleetMaxSize: {
+    type: "integer",
+    description: "load-balanced: most app servers the live fleet scales out to.",
+    allowed: "a whole number from 1 to 100, at least fleetMinSize",
+    default: 4,
+    schema: int(1, 100),
+  },
+  fleetTargetCpu: {
+    type: "integer",
+    description: "load-balanced: average CPU percent the fleet's target-tracking scaling keeps.",
+    allowed: "a whole number from 10 to 90",
+    default: 60,
+    schema: int(10, 90),
+  },
+  cdn: {
+    type: "string",
+    description: "load-balanced: a CDN in front of the site: cloudfront (static and media from S3 at the edge), cloudflare (proxied records, SSL strict; the load balancer admits only Cloudflare), or none.",
+    allowed: "none, cloudfront, cloudflare",
+    default: "none",
+    schema: oneOf(["none", "cloudfront", "cloudflare"] as const),
+  },
+  taskQueueBroker: {
+    type: "string",
+    description: "load-balanced: the task broker of the worker fleet: redis (the ElastiCache cache) or sqs (encrypted queues with a dead-letter queue; Celery only).",
+    allowed: "redis, sqs",
+    default: "redis",
+    schema: oneOf(["redis", "sqs"] as const),
+  },
+  taskQueues: {
+    type: "array",
+    items: "string",
+    description: "load-balanced: the Celery queues the workers consume (each an SQS queue with the sqs broker).",
+    allowed: "one to ten distinct names of [a-z0-9_-], at most 40 characters",
+    default: ["celery"],
+    schema: z.array(z.string().regex(/^[a-z0-9_-]{1,40}$/, { error: "queue names are 1–40 characters of a-z, 0-9, '_' or '-'" }))
+      .min(1, { error: "list at least one queue" }).max(10, { error: "at most ten queues" })
+      .refine((q) => new Set(q).size === q.length, { error: "queue names must be distinct" }),
+  },
+  workerInstanceType: {
+    type: "string",
+    description: "load-balanced: EC2 instance type of the task workers (and of the one scheduler that runs Celery beat). Same architecture as instanceType.",
+    allowed: "an EC2 instance type such as t4g.small",
+    default: "t4g.small",
+    schema: z.string().regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, { error: "must look like an EC2 instance type, e.g. t4g.small" }),
+  },
+  workerMinSize: {
+    type: "integer",
+    description: "load-balanced: fewest task workers.",
+    allowed: "a whole number from 1 to 100",
+    default: 1,
+    schema: int(1, 100),
+  },
+  workerMaxSize: {
+    type: "integer",
+    description: "load-balanced: most task workers (they scale on CPU).",
+    allowed: "a whole number from 1 to 100, at least workerMinSize",
+    default: 2,
+    schema: int(1, 100),
   },
   relaxedChecks: {
     type: "array",

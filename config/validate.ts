@@ -8,7 +8,7 @@ import * as path from "path";
 import { z } from "zod";
 import { ALL_CHECKS } from "../policies";
 import { PRESETS } from "./presets";
-import { ENVIRONMENTS, SETTINGS, SettingKey, TIERS, Tier } from "./settings";
+import { ENVIRONMENTS, SETTINGS, SettingKey, SettingSpec, TIERS, Tier } from "./settings";
 
 export type Environment = (typeof ENVIRONMENTS)[number];
 
@@ -64,6 +64,29 @@ export interface Settings {
   logRetentionDays: number;
   secretsRotation: string;
   relaxedChecks: string[];
+  /** load-balanced: the blue and green app fleets. */
+  fleet?: {
+    minSize: number;
+    maxSize: number;
+    targetCpuPercent: number;
+    liveColor: "blue" | "green";
+    /** Pinned release per color; absent: the release built from the app folders now. */
+    releases: { blue?: string; green?: string };
+    /** The idle color has servers (during a promotion and its rollback window). */
+    idleRunning: boolean;
+    /** Percent of traffic the idle color gets (a canary). */
+    canaryWeight: number;
+  };
+  /** load-balanced: the CDN in front of the load balancer. */
+  cdn: "none" | "cloudfront" | "cloudflare";
+  /** load-balanced with a task worker: the worker fleet and its broker. */
+  taskQueue?: {
+    broker: "redis" | "sqs";
+    queues: string[];
+    instanceType: string;
+    minSize: number;
+    maxSize: number;
+  };
 }
 
 export interface SettingsProblem {
@@ -236,8 +259,9 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   let dns: Settings["dns"];
   if (seen.size > 0) {
     if (!v.cloudflareZoneId) problem("cloudflareZoneId", "is required when domains are set (DNS records are created in Cloudflare)", SETTINGS.cloudflareZoneId.allowed);
-    if (!v.acmeEmail) problem("acmeEmail", "is required when domains are set (TLS certificates come from Let's Encrypt)", SETTINGS.acmeEmail.allowed);
-    if (v.cloudflareZoneId && v.acmeEmail) dns = { cloudflareZoneId: v.cloudflareZoneId, acmeEmail: v.acmeEmail };
+    const boxTls = PRESETS[v.tier as Tier].front === "box";
+    if (!v.acmeEmail && boxTls) problem("acmeEmail", "is required when domains are set (the box gets its TLS certificates from Let's Encrypt)", SETTINGS.acmeEmail.allowed);
+    if (v.cloudflareZoneId && (v.acmeEmail || !boxTls)) dns = { cloudflareZoneId: v.cloudflareZoneId, acmeEmail: v.acmeEmail ?? "" };
   }
 
   const apps: AppSettings[] = [];
@@ -281,6 +305,60 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     };
   }
   const cacheMode = v.cache === "auto" ? (preset.front === "alb" ? "elasticache" : "on-box") : v.cache;
+
+  // The load-balanced tier: fleets, promotion, CDN and the task queue.
+  const defaults = (key: SettingKey) => raw[key] === undefined || JSON.stringify(coerceConfigValue(raw[key])) === JSON.stringify((SETTINGS[key] as SettingSpec).default);
+  const fleetOnly: SettingKey[] = [
+    "liveColor", "blueRelease", "greenRelease", "idleFleet", "canaryWeight", "fleetMinSize", "fleetMaxSize", "fleetTargetCpu",
+    "cdn", "taskQueueBroker", "taskQueues", "workerInstanceType", "workerMinSize", "workerMaxSize",
+  ];
+  let fleet: Settings["fleet"];
+  let taskQueue: Settings["taskQueue"];
+  if (preset.front !== "alb") {
+    for (const key of fleetOnly) {
+      if (!defaults(key)) problem(key, `applies to the load-balanced tier only (this stack's tier is ${v.tier})`, `leave it unset, or tier: load-balanced`);
+    }
+  } else {
+    if (seen.size === 0 || !v.cloudflareZoneId) {
+      problem("domains", "the load-balanced tier needs at least one domain in a Cloudflare zone (cloudflareZoneId): the load balancer's certificate is validated through DNS records there", "one or more host names, with cloudflareZoneId");
+    }
+    if (network.mode === "create" && !v.natGateway) {
+      problem("natGateway", "must be true on the load-balanced tier: its servers run in private subnets and reach Debian mirrors and AWS APIs through the NAT gateway (about $33/month)", "true");
+    }
+    if (cacheMode !== "elasticache") {
+      problem("cache", "cannot be on-box on the load-balanced tier: the app servers are interchangeable and keep nothing, so the cache and broker must be shared", "auto or elasticache");
+    }
+    if (v.databaseEngine !== "postgres") {
+      problem("databaseEngine", "must be postgres on the load-balanced tier: several servers release at once, and only PostgreSQL's advisory lock keeps all but one from running migrations", "postgres");
+    }
+    const minSize = v.fleetMinSize ?? (environment === "prod" ? 2 : 1);
+    if (environment === "prod" && minSize < 2) {
+      problem("fleetMinSize", "is below 2 in prod: one server is one zone, and a zone outage or a bad instance takes the site down", "2 or more in prod");
+    }
+    if (v.fleetMaxSize < minSize) problem("fleetMaxSize", `is below the fleet's minimum (${minSize})`, SETTINGS.fleetMaxSize.allowed);
+    if (v.canaryWeight > 0 && v.idleFleet !== "running") {
+      problem("canaryWeight", "sends traffic to the idle fleet, which has no servers (idleFleet is stopped)", "0, or set idleFleet: running");
+    }
+    fleet = {
+      minSize,
+      maxSize: v.fleetMaxSize,
+      targetCpuPercent: v.fleetTargetCpu,
+      liveColor: v.liveColor,
+      releases: { blue: v.blueRelease, green: v.greenRelease },
+      idleRunning: v.idleFleet === "running",
+      canaryWeight: v.canaryWeight,
+    };
+    if (v.taskWorker !== "none") {
+      if (v.taskQueueBroker === "sqs" && v.taskWorker !== "celery") {
+        problem("taskQueueBroker", `sqs needs taskWorker celery (RQ works only with Redis; taskWorker is ${v.taskWorker})`, "redis with rq");
+      }
+      if (v.workerMaxSize < v.workerMinSize) problem("workerMaxSize", `is below workerMinSize (${v.workerMinSize})`, SETTINGS.workerMaxSize.allowed);
+      if (GRAVITON_FAMILY.test(v.workerInstanceType) !== (v.architecture === "arm64")) {
+        problem("workerInstanceType", `${v.workerInstanceType} does not match architecture ${v.architecture}`, v.architecture === "arm64" ? "an arm64 type such as t4g.small" : "an x86_64 type such as t3.small");
+      }
+      taskQueue = { broker: v.taskQueueBroker, queues: v.taskQueues, instanceType: v.workerInstanceType, minSize: v.workerMinSize, maxSize: v.workerMaxSize };
+    }
+  }
   if (problems.length) throw new SettingsError(ns, problems);
 
   return {
@@ -307,5 +385,8 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     logRetentionDays: v.logRetentionDays,
     secretsRotation: v.secretsRotation,
     relaxedChecks: v.relaxedChecks,
+    fleet,
+    cdn: v.cdn,
+    taskQueue,
   };
 }

@@ -75,6 +75,18 @@ describe("validateSettings: a good config", () => {
     expect(validateSettings({ ...base, highAvailability: "off" }, { ...ctx, stack: "prod" }).highAvailability).toBe(false);
   });
 
+  it("resolves the load-balanced tier's fleets, promotion and task queue", () => {
+    const prod = validateSettings({ ...base, ...LB, taskQueueBroker: "sqs", taskQueues: ["celery", "emails"] }, { ...ctx, stack: "prod" });
+    expect(prod.fleet).toEqual({ minSize: 2, maxSize: 4, targetCpuPercent: 60, liveColor: "blue", releases: { blue: undefined, green: undefined }, idleRunning: false, canaryWeight: 0 });
+    expect(prod.taskQueue).toEqual({ broker: "sqs", queues: ["celery", "emails"], instanceType: "t4g.small", minSize: 1, maxSize: 2 });
+    expect(prod.cache).toEqual({ mode: "elasticache", nodeType: "cache.t4g.micro" });
+    expect(prod.dns).toEqual({ cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "" });
+    const canary = validateSettings({ ...base, ...LB, liveColor: "green", blueRelease: "v2", idleFleet: "running", canaryWeight: 10, taskWorker: "none" }, ctx);
+    expect(canary.fleet).toMatchObject({ minSize: 1, liveColor: "green", releases: { blue: "v2" }, idleRunning: true, canaryWeight: 10 });
+    expect(canary.taskQueue).toBeUndefined();
+    expect(validateSettings(base, ctx).fleet).toBeUndefined();
+  });
+
   it("takes an existing VPC's ids", () => {
     const s = validateSettings({
       ...base,
@@ -86,10 +98,12 @@ describe("validateSettings: a good config", () => {
   });
 });
 
+const LB = { tier: "load-balanced", domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", natGateway: true };
+
 describe("validateSettings: bad config names the setting, the value and what is allowed", () => {
   it.each([
     ["tier", { tier: "kubernetes" }, /got "kubernetes".*must be one of "single-box"/],
-    ["tier", { tier: "load-balanced" }, /not built yet.*Allowed: single-box, external-db, object-storage/],
+    ["domains", { tier: "load-balanced" }, /load-balanced tier needs at least one domain in a Cloudflare zone/],
     ["tier", { tier: undefined }, /not set.*is required/],
     ["environment", { environment: "production" }, /got "production".*must be one of "dev", "staging", "prod"/],
     ["apps", { apps: [] }, /list at least one app/],
@@ -129,6 +143,7 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["vpcCidr", { vpcCidr: "10.0.300.0/16" }, /octet/],
     ["availabilityZones", { availabilityZones: 1 }, /at least 2/],
     ["natGateway", { natGateway: "yes" }, /true or false/],
+    ["natGateway", { ...LB, natGateway: false }, /must be true on the load-balanced tier/],
     ["vpcId", { vpcId: "my-vpc" }, /VPC id/],
     ["vpcId", { publicSubnetIds: ["subnet-0aaa1111", "subnet-0bbb2222"], privateSubnetIds: ["subnet-0ccc3333", "subnet-0ddd4444"] }, /required when bringing your own VPC/],
     ["publicSubnetIds", { vpcId: "vpc-0abc1234", publicSubnetIds: ["subnet-0aaa1111"], privateSubnetIds: ["subnet-0ccc3333", "subnet-0ddd4444"] }, /at least two availability zones/],
@@ -146,6 +161,26 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["secretsRotation", { secretsRotation: "now please" }, /letters, digits/],
     ["relaxedChecks", { relaxedChecks: ["no-such-check"] }, /"no-such-check" is not a policy check/],
     ["colour", { colour: "blue" }, /is not a setting of this project/],
+    ["liveColor", { liveColor: "green" }, /applies to the load-balanced tier only \(this stack's tier is single-box\)/],
+    ["liveColor", { ...LB, liveColor: "red" }, /must be one of "blue", "green"/],
+    ["blueRelease", { ...LB, blueRelease: "v 2" }, /letters, digits/],
+    ["greenRelease", { greenRelease: "v2" }, /load-balanced tier only/],
+    ["idleFleet", { ...LB, idleFleet: "paused" }, /must be one of "stopped", "running"/],
+    ["canaryWeight", { ...LB, canaryWeight: 60 }, /at most 50/],
+    ["canaryWeight", { ...LB, canaryWeight: 10 }, /idle fleet, which has no servers \(idleFleet is stopped\)/],
+    ["fleetMinSize", { ...LB, environment: "prod", fleetMinSize: 1 }, /below 2 in prod/],
+    ["fleetMaxSize", { ...LB, fleetMinSize: 3, fleetMaxSize: 2 }, /below the fleet's minimum \(3\)/],
+    ["fleetTargetCpu", { ...LB, fleetTargetCpu: 95 }, /at most 90/],
+    ["cdn", { ...LB, cdn: "fastly" }, /must be one of "none", "cloudfront", "cloudflare"/],
+    ["cdn", { cdn: "cloudfront" }, /load-balanced tier only/],
+    ["taskQueueBroker", { ...LB, taskWorker: "rq", taskQueueBroker: "sqs" }, /sqs needs taskWorker celery/],
+    ["taskQueues", { ...LB, taskQueues: ["High Priority"] }, /queue names are 1–40 characters/],
+    ["taskQueues", { ...LB, taskQueues: ["a", "a"] }, /distinct/],
+    ["workerInstanceType", { ...LB, workerInstanceType: "t3.small" }, /does not match architecture arm64/],
+    ["workerMinSize", { ...LB, workerMinSize: 0 }, /at least 1/],
+    ["workerMaxSize", { ...LB, workerMinSize: 3, workerMaxSize: 2 }, /below workerMinSize \(3\)/],
+    ["cache", { ...LB, cache: "on-box" }, /cannot be on-box on the load-balanced tier/],
+    ["databaseEngine", { ...LB, databaseEngine: "mysql" }, /must be postgres on the load-balanced tier/],
   ])("%s: %j", (setting, change, fragment) => {
     expectRefused({ ...base, ...change }, setting, fragment);
   });
