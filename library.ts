@@ -12,6 +12,12 @@ export { Component, type Transform, applyTransform } from "./components/componen
 export { DnsRecords, type DnsRecordsArgs } from "./components/dns";
 export { StackKey, type StackKeyArgs } from "./components/encryption";
 export { Cache, type CacheArgs } from "./components/cache";
+export { Cdn, type CdnArgs, cloudFrontReadStatement, cloudFrontKmsStatement } from "./components/cdn";
+export { Certificate, type CertificateArgs } from "./components/certificate";
+export { Fleet, type FleetArgs } from "./components/fleet";
+export { serverInstanceRole, debianAmi, type ServerAccess } from "./components/instance-role";
+export { LoadBalancer, type LoadBalancerArgs, albLogDeliveryStatement, COLOR_HEADER, ALB_TLS_POLICY } from "./components/load-balancer";
+export { TaskQueue, type TaskQueueArgs, type WorkerSpec } from "./components/task-queue";
 export { ClientSecurityGroup, type ClientSecurityGroupArgs } from "./components/client-group";
 export { BoxConfig, type BoxConfigArgs } from "./components/box-config";
 export { Database, type DatabaseArgs, type DatabaseEngine } from "./components/database";

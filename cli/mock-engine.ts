@@ -9,6 +9,7 @@
  * `registerResource` (an internal API; see DESIGN.md) and read them off the
  * request.
  */
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { PlannedResource, SecretValue, UNKNOWN } from "../policies/types";
 
@@ -20,7 +21,29 @@ export interface MockEngineOptions {
   region?: string;
   /** Run as a preview (unknowns stay unknown) instead of as an update. */
   preview?: boolean;
+  /**
+   * The outputs of other stacks, by fully qualified stack name
+   * (`org/project/stack`), that `pulumi.StackReference`s read. A value given
+   * as a `SecretValue` is a secret output (`requireOutput` returns a secret).
+   * Without this option a StackReference gets no outputs; with it, a
+   * reference to a stack not listed fails as `pulumi up` would.
+   */
+  stackOutputs?: Record<string, Record<string, unknown>>;
 }
+
+/** The state the engine returns for a StackReference: its outputs (secrets as secrets) and their secret names. */
+function stackReferenceState(stackName: string, stackOutputs: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  const outputs = stackOutputs[stackName];
+  if (!outputs) throw new Error(`unknown stack "${stackName}": the mock engine knows ${Object.keys(stackOutputs).join(", ") || "no stack"}`);
+  return {
+    name: stackName,
+    outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v instanceof SecretValue ? pulumi.secret(v.value) : v])),
+    secretOutputNames: Object.entries(outputs).filter(([, v]) => v instanceof SecretValue).map(([k]) => k),
+  };
+}
+
+/** The computed attributes other resources refer to a resource by (see policies/plan-queries.ts `identifiers`). */
+const IDENTIFYING_OUTPUTS = ["arn", "name", "url", "bucket", "arnSuffix", "identifier", "replicationGroupId", "bucketDomainName", "bucketRegionalDomainName", "dnsName"];
 
 /** Values the mock cloud returns for ids and computed attributes. */
 function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
@@ -42,6 +65,7 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     case "aws:s3/bucket:Bucket":
       state.bucket = inputs.bucket ?? `${name}-bucket`;
       state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
+      state.bucketDomainName = `${state.bucket}.s3.amazonaws.com`;
       break;
     case "aws:ec2/instance:Instance":
       state.privateIp = "10.0.1.10";
@@ -69,6 +93,38 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     case "aws:ssm/parameter:Parameter":
       state.name = inputs.name ?? name;
       break;
+    case "aws:lb/loadBalancer:LoadBalancer":
+      state.arnSuffix = `app/${name}/50dc6c495c0c9188`;
+      state.dnsName = `${name}-1234567890.${region}.elb.amazonaws.com`;
+      state.zoneId = "Z35SXDOTRQ7X7K";
+      break;
+    case "aws:lb/targetGroup:TargetGroup":
+      state.arnSuffix = `targetgroup/${name}/943f017f100becff`;
+      break;
+    case "aws:acm/certificate:Certificate": {
+      const domains: string[] = [inputs.domainName, ...(inputs.subjectAlternativeNames ?? [])].filter(Boolean);
+      state.domainValidationOptions = domains.map((d) => {
+        const base = d.replace(/^\*\./, "");
+        return { domainName: d, resourceRecordName: `_a1b2.${base}.`, resourceRecordType: "CNAME", resourceRecordValue: `_c3d4.${base}.acm-validations.aws.` };
+      });
+      break;
+    }
+    case "aws:autoscaling/group:Group":
+      state.arn = `arn:aws:autoscaling:${region}:${MOCK_ACCOUNT}:autoScalingGroup:mock:autoScalingGroupName/${inputs.name ?? name}`;
+      break;
+    case "aws:ec2/launchTemplate:LaunchTemplate":
+      // AWS numbers a changed template anew: a content-derived number lets a plan show the group follow it.
+      state.latestVersion = 1 + (parseInt(createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 6), 16) % 999);
+      break;
+    case "aws:cloudfront/distribution:Distribution":
+      state.domainName = `d111111abcdef8.cloudfront.net`;
+      state.hostedZoneId = "Z2FDTNDATAQYW2";
+      state.arn = `arn:aws:cloudfront::${MOCK_ACCOUNT}:distribution/${name}`;
+      break;
+    case "aws:sqs/queue:Queue":
+      state.url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${inputs.name ?? name}`;
+      state.arn = `arn:aws:sqs:${region}:${MOCK_ACCOUNT}:${inputs.name ?? name}`;
+      break;
   }
   return state;
 }
@@ -89,6 +145,8 @@ function mockCall(token: string, inputs: Record<string, any>, region: string): R
     }
     case "aws:ec2/getVpc:getVpc":
       return { id: inputs.id, cidrBlock: "10.20.0.0/16" };
+    case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+      return { id: "pl-3b927c52", name: inputs.name };
     default:
       return {};
   }
@@ -131,7 +189,9 @@ export function installMockEngine(opts: MockEngineOptions): MockEngine {
     {
       newResource: (args) => ({
         id: args.id || `${args.name}-id`,
-        state: computedState(args.type, args.name, args.inputs, region),
+        state: args.type === "pulumi:pulumi:StackReference" && opts.stackOutputs
+          ? stackReferenceState(args.inputs.name ?? args.id, opts.stackOutputs)
+          : computedState(args.type, args.name, args.inputs, region),
       }),
       call: (args) => mockCall(args.token, args.inputs, region),
     },
@@ -169,7 +229,19 @@ export function installMockEngine(opts: MockEngineOptions): MockEngine {
     };
     resources.push(entry);
     return original(req, (err: any, resp: any) => {
-      if (!err && resp) entry.urn = resp.getUrn();
+      if (!err && resp) {
+        entry.urn = resp.getUrn();
+        // What the mock cloud computed (ids, ARNs, bucket names; not the echoed inputs, which name other
+        // resources): the policies resolve references through it.
+        const state: Record<string, unknown> = resp.getObject()?.toJavaScript() ?? {};
+        // Only the identifying attributes: other outputs (a generated password) are secrets the plan must not print.
+        entry.outputs = Object.fromEntries(
+          Object.entries(state)
+            .filter(([k]) => !(k in inputs) && IDENTIFYING_OUTPUTS.includes(k))
+            .map(([k, v]) => [k, markSpecial(rpc.deserializeProperty(v, true))]),
+        );
+        if (resp.getId()) entry.id = resp.getId();
+      }
       callback(err, resp);
     });
   };

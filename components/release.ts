@@ -16,6 +16,15 @@ export interface ReleaseArgs {
   version?: string;
   /** Bucket that keeps release bundles. */
   bucket: pulumi.Input<string>;
+  /**
+   * More pointers, one per channel (the blue and green fleets), each naming
+   * the bundle of its own version: `/django-tiers/<project>/<stack>/<app>/<channel>/release`.
+   * A version other than this release's must have been uploaded by an
+   * earlier `pulumi up` (bundles are kept when a release moves on); the
+   * servers refuse to start a bundle that is not in the bucket.
+   * @example { blue: "3f2a9c1b7d0e", green: "9d8e7f6a5b4c" }
+   */
+  channels?: Record<string, string>;
   transform?: { bundle?: Transform<aws.s3.BucketObjectv2Args>; pointer?: Transform<aws.ssm.ParameterArgs> };
 }
 
@@ -31,7 +40,9 @@ export class Release extends Component {
   /** Name of the SSM parameter that points at the bundle. */
   public readonly parameterName: pulumi.Output<string>;
   public readonly parameterArn: pulumi.Output<string>;
-  public readonly nodes: { bundle: aws.s3.BucketObjectv2; pointer: aws.ssm.Parameter };
+  /** Each channel's pointer (with `channels`): the parameter its servers read. */
+  public readonly channels: Record<string, { version: string; parameterName: pulumi.Output<string>; parameterArn: pulumi.Output<string> }>;
+  public readonly nodes: { bundle: aws.s3.BucketObjectv2; pointer: aws.ssm.Parameter; channels: Record<string, aws.ssm.Parameter> };
 
   constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
     super("Release", name, opts);
@@ -54,7 +65,20 @@ export class Release extends Component {
     }, args.transform?.pointer, { dependsOn: [bundle] });
     this.parameterName = pointer.name;
     this.parameterArn = pointer.arn;
-    this.nodes = { bundle, pointer };
+    const channelPointers: Record<string, aws.ssm.Parameter> = {};
+    this.channels = {};
+    for (const [channel, version] of Object.entries(args.channels ?? {})) {
+      if (!/^[a-z][a-z0-9-]{0,30}$/.test(channel)) throw new Error(`Release ${name}: channel "${channel}" must be lowercase letters, digits and '-'`);
+      channelPointers[channel] = this.child(aws.ssm.Parameter, `pointer-${channel}`, {
+        name: `/django-tiers/${pulumi.getProject()}/${pulumi.getStack()}/${args.app}/${channel}/release`,
+        description: `Release bundle the ${channel} servers of ${args.app} run`,
+        type: "String",
+        value: releaseBundleKey(args.app, version),
+        tags: stackTags({ "django-tiers:app": args.app, "django-tiers:channel": channel, "django-tiers:release": version }),
+      }, args.transform?.pointer, { dependsOn: version === this.version ? [bundle] : [] });
+      this.channels[channel] = { version, parameterName: channelPointers[channel].name, parameterArn: channelPointers[channel].arn };
+    }
+    this.nodes = { bundle, pointer, channels: channelPointers };
     this.registerOutputs({ version: this.version, key: this.key, parameterName: this.parameterName });
   }
 }

@@ -5,6 +5,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Settings } from "../config/validate";
 import { PRESETS } from "../config/presets";
 import { deployBoxTier } from "./box";
+import { deployFleetTier } from "./fleet";
 import type { Deployment } from "./types";
 
 export type { Deployment, StackOutputs } from "./types";
@@ -26,6 +27,9 @@ export function deployStack(settings: Settings, opts: pulumi.ComponentResourceOp
   switch (PRESETS[settings.tier].front) {
     case "box":
       deployment = deployBoxTier(settings, opts);
+      break;
+    case "alb":
+      deployment = deployFleetTier(settings, opts);
       break;
     default:
       // validateSettings refuses tiers that are not built yet, so this is a programming error.

@@ -8,10 +8,23 @@ export interface StackOutputs {
   environment: pulumi.Output<string>;
   /** Where the site answers: https://<domain>/ for each domain, else http://<public name>/. */
   siteUrls: pulumi.Output<string[]>;
-  publicIp: pulumi.Output<string>;
-  instanceId: pulumi.Output<string>;
-  /** The command that opens a shell on the box (Session Manager; there is no SSH). */
-  sessionCommand: pulumi.Output<string>;
+  /** The box tiers: the box's address, id and the command that opens a shell on it (Session Manager; there is no SSH). */
+  publicIp?: pulumi.Output<string>;
+  instanceId?: pulumi.Output<string>;
+  sessionCommand?: pulumi.Output<string>;
+  /** load-balanced: the fleet that takes the traffic. */
+  liveColor?: pulumi.Output<string>;
+  /**
+   * load-balanced: each fleet's release, whether it has servers, its share
+   * of the traffic (percent) and its target group (read by `npm run promote`).
+   */
+  colors?: pulumi.Output<Record<"blue" | "green", { release: string; running: boolean; weight: number; targetGroupArn: string; autoScalingGroup: string; minSize: number }>>;
+  /** load-balanced: the release built from the app folders now (what `npm run promote` deploys by default). */
+  builtRelease?: pulumi.Output<string>;
+  /** load-balanced: the load balancer's DNS name (the domains point at it, or at the CDN). */
+  loadBalancerDnsName?: pulumi.Output<string>;
+  /** With the cloudfront CDN: the distribution's domain name. */
+  cdnDomainName?: pulumi.Output<string>;
   artifactsBucket: pulumi.Output<string>;
   /** Bucket receiving S3 access logs; give it to other buckets' `accessLogs`. */
   logsBucket: pulumi.Output<string>;

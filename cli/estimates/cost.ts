@@ -96,6 +96,7 @@ const FREE: Record<string, string> = {
   "aws:alb/listener:Listener": "included in the load balancer's price",
   "aws:alb/listenerRule:ListenerRule": "included in the load balancer's price",
   "aws:autoscaling/policy:Policy": "free",
+  "aws:autoscaling/lifecycleHook:LifecycleHook": "free",
   "aws:rds/subnetGroup:SubnetGroup": "free",
   "aws:rds/parameterGroup:ParameterGroup": "free",
   "aws:rds/optionGroup:OptionGroup": "free",

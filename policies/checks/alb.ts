@@ -25,20 +25,32 @@ function albCheck(plan: PlanUnderTest, each: (lb: PlannedResource) => (string | 
 const listenersOf = (plan: PlanUnderTest, lb: PlannedResource) =>
   ofType(plan, T.listener).filter((l) => refersTo(l.inputs.loadBalancerArn, lb));
 
-/** Target group ARNs a listener or listener rule action forwards to. */
+/** Target group ARNs a listener or listener rule action forwards traffic to (a weight of 0 forwards none). */
 function forwardedTargetGroups(action: unknown): string[] {
   const a = asRecord(action) ?? {};
   return [
     ...asStrings(a.targetGroupArn),
-    ...asArray(field(a, "forward.targetGroups")).flatMap((tg) => asStrings(asRecord(tg)?.arn)),
+    ...asArray(field(a, "forward.targetGroups"))
+      .filter((tg) => asNumber(asRecord(tg)?.weight) !== 0)
+      .flatMap((tg) => asStrings(asRecord(tg)?.arn)),
   ];
 }
 
-/** Target groups that receive traffic: forwarded to by a listener's default action or a listener rule. */
+/** A rule that matches only request headers: a route chosen by the caller (blue-green's preview), not the site's traffic. */
+const headerOnlyRule = (rule: PlannedResource) => {
+  const conditions = asArray(rule.inputs.conditions).map((c) => asRecord(c) ?? {});
+  return conditions.length > 0 && conditions.every((c) => c.httpHeader !== undefined && Object.keys(c).length === 1);
+};
+
+/**
+ * Target groups that receive the site's traffic: forwarded to, with a
+ * weight above 0, by a listener's default action or by a listener rule
+ * that does not match on request headers alone.
+ */
 export function liveTargetGroups(plan: PlanUnderTest): PlannedResource[] {
   const arns = [
     ...ofType(plan, T.listener).flatMap((l) => asArray(l.inputs.defaultActions).flatMap(forwardedTargetGroups)),
-    ...ofType(plan, T.listenerRule).flatMap((r) => asArray(r.inputs.actions).flatMap(forwardedTargetGroups)),
+    ...ofType(plan, T.listenerRule).filter((r) => !headerOnlyRule(r)).flatMap((r) => asArray(r.inputs.actions).flatMap(forwardedTargetGroups)),
   ];
   return ofType(plan, T.targetGroup).filter((tg) => arns.some((arn) => refersTo(arn, tg)));
 }

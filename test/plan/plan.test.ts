@@ -43,12 +43,58 @@ describe.each(["dev", "staging", "prod"])("plan --stack %s", (stack) => {
     expect(JSON.stringify(report)).not.toMatch(/mock-secret-/);
   });
 
-  it("creates the single box with its guarantees", () => {
+  (stack === "prod" ? it.skip : it)("creates the single box with its guarantees", () => {
     const instance = report.resources.find((r: any) => r.type === "aws:ec2/instance:Instance");
     expect(instance.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
     expect(instance.inputs.rootBlockDevice).toMatchObject({ encrypted: true, volumeType: "gp3" });
     expect(instance.inputs.disableApiTermination).toBe(stack === "prod");
     expect(instance.options.ignoreChanges).toEqual(expect.arrayContaining(["ami", "userDataBase64"]));
+  });
+});
+
+describe("plan --stack prod (load-balanced, every add-on)", () => {
+  let report: any;
+  beforeAll(() => {
+    report = planJson("--stack", "prod");
+  });
+  const find = (name: string) => {
+    const found = report.resources.filter((r: any) => r.name === name);
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+
+  it("puts the ALB in front of the blue and green fleets, all traffic to the live color", () => {
+    const https = find("lb-https");
+    expect(https.inputs.defaultActions[0].forward.targetGroups).toEqual([
+      { arn: "lb-tg-blue-id", weight: 100 },
+      { arn: "lb-tg-green-id", weight: 0 },
+    ].map((t) => ({ ...t, arn: expect.stringContaining(t.arn.replace("-id", "")) })));
+    expect(find("app-blue-asg").inputs).toMatchObject({ minSize: 2, maxSize: 4, healthCheckType: "ELB" });
+    expect(find("app-green-asg").inputs).toMatchObject({ minSize: 0, desiredCapacity: 0 });
+    expect(report.outputs.liveColor).toBe("blue");
+    expect(report.outputs.colors.blue).toMatchObject({ running: true, weight: 100, minSize: 2 });
+    expect(report.outputs.colors.green).toMatchObject({ running: false, weight: 0, minSize: 0 });
+  });
+
+  it("runs no single box, and no server has a public address", () => {
+    expect(report.resources.filter((r: any) => r.type === "aws:ec2/instance:Instance")).toEqual([]);
+    for (const lt of report.resources.filter((r: any) => r.type === "aws:ec2/launchTemplate:LaunchTemplate")) {
+      expect(lt.inputs.networkInterfaces[0].associatePublicIpAddress).toBe("false");
+      expect(lt.inputs.metadataOptions).toMatchObject({ httpTokens: "required" });
+    }
+  });
+
+  it("points the domains at CloudFront, which reaches the ALB over HTTPS and the buckets through OAC", () => {
+    expect(find("dns-example.com").inputs).toMatchObject({ type: "CNAME", content: "d111111abcdef8.cloudfront.net" });
+    const origins = find("cdn-distribution").inputs.origins.map((o: any) => o.domainName);
+    expect(origins).toEqual(expect.arrayContaining([expect.stringMatching(/elb\.amazonaws\.com$/), expect.stringMatching(/\.s3\.us-east-1\.amazonaws\.com$/)]));
+    expect(find("lb-sg").inputs.tags["django-tiers:role"]).toBe("edge");
+    expect(report.resources.filter((r: any) => r.name.startsWith("lb-in-https-cloudfront"))).toHaveLength(1);
+  });
+
+  it("renders the app servers behind the ALB and the SQS workers, with one beat", () => {
+    expect(report.resources.filter((r: any) => r.type === "aws:sqs/queue:Queue").map((r: any) => r.name).sort()).toEqual(["tasks-dlq-celery", "tasks-queue-celery"]);
+    expect(find("tasks-scheduler-asg").inputs).toMatchObject({ minSize: 1, maxSize: 1 });
   });
 });
 

@@ -1,0 +1,211 @@
+/**
+ * What every tier stands on: the network, the stack key, the alert topic,
+ * the artifacts bucket; the managed services the preset asks for (RDS, S3,
+ * ElastiCache) with the client group they admit; and each app's secrets and
+ * release. The box tiers and the load-balanced tier differ only in what
+ * runs on top of it.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Alerts } from "../components/alerts";
+import { Artifacts } from "../components/artifacts";
+import { Cache } from "../components/cache";
+import { ClientSecurityGroup } from "../components/client-group";
+import { Database, ENGINES } from "../components/database";
+import { StackKey } from "../components/encryption";
+import { Network } from "../components/network";
+import { ObjectStorage } from "../components/object-storage";
+import type { PolicyStatements } from "../components/private-bucket";
+import { Release } from "../components/release";
+import { AppSecrets } from "../components/secrets";
+import { PRESETS } from "../config/presets";
+import type { AppSettings, Settings } from "../config/validate";
+import type { BoxSpec } from "../server/types";
+
+/** nginx waits this long for gunicorn; gunicorn's own timeout stays below it (settings allow at most 59). */
+export const NGINX_PROXY_READ_TIMEOUT = 60;
+/** Longer than any load balancer idle timeout (60 s), so nginx never closes a connection first. */
+export const NGINX_KEEPALIVE_TIMEOUT = 75;
+/** Key prefix of the box's database dumps in the artifacts bucket. */
+export const BACKUP_PREFIX = "backups/";
+
+export interface AppParts {
+  app: AppSettings;
+  secrets: AppSecrets;
+  /** The release built from the app's folder now (bundle and its default pointer). */
+  release: Release;
+}
+
+export interface Foundation {
+  notes: string[];
+  network: Network;
+  key: StackKey;
+  alerts: Alerts;
+  artifacts: Artifacts;
+  /** The group the servers wear to reach the managed services (absent when there are none). */
+  clients?: ClientSecurityGroup;
+  database?: Database;
+  cache?: Cache;
+  files?: ObjectStorage;
+  /** Two private subnets in two zones, for the managed services. */
+  privateSubnets: pulumi.Output<string>[];
+  apps: AppParts[];
+  region: pulumi.Output<string>;
+}
+
+/** What the tier on top asks of the foundation. */
+export interface FoundationOptions {
+  /** More statements for the logs bucket's policy (the load balancer's log delivery). */
+  logsPolicyStatements?: PolicyStatements;
+  /** More statements for the static and media buckets' policies (the CDN's reads). */
+  filesPolicyStatements?: PolicyStatements;
+  /** Let CloudFront decrypt with the stack key (it reads the encrypted file buckets). */
+  allowCloudFront?: boolean;
+  /** The version label of every app's release (instead of releaseVersion or each folder's hash). */
+  releaseVersion?: string;
+  /** Release pointers per channel (the blue and green fleets) and the version each runs. */
+  releaseChannels?: Record<string, string>;
+}
+
+export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOptions = {}, extra: FoundationOptions = {}): Foundation {
+  const notes: string[] = [];
+  const network = new Network("network", {
+    existing: s.network.mode === "existing" ? s.network : undefined,
+    cidr: s.network.mode === "create" ? s.network.cidr : undefined,
+    azCount: s.network.mode === "create" ? s.network.azCount : undefined,
+    natGateway: s.network.mode === "create" ? s.network.natGateway : false,
+  }, opts);
+  if (!network.hasNat && PRESETS[s.tier].front === "box") {
+    notes.push("No NAT gateway: private subnets have no route to the internet. Nothing runs in them on this tier (the box is in a public subnet behind its security group); turn on natGateway (about $33/month) before putting servers there.");
+  }
+
+  const key = new StackKey("key", extra.allowCloudFront ? { allowCloudFront: true } : {}, opts);
+  const alerts = new Alerts("alerts", { kmsKeyArn: key.arn, email: s.alertEmail }, opts);
+  if (!s.alertEmail) notes.push("No alertEmail: alarms go to the stack's SNS topic (output alertTopicArn) with no subscriber yet.");
+  const artifacts = new Artifacts("artifacts", {
+    kmsKeyArn: key.arn,
+    backups: { prefix: BACKUP_PREFIX, retentionDays: s.backup.retentionDays },
+    ...(extra.logsPolicyStatements ? { logsPolicyStatements: extra.logsPolicyStatements } : {}),
+  }, opts);
+
+  // Managed services admit one client group, which the servers wear. It exists before them so their rules can name it.
+  const servicePorts: Record<string, number> = {};
+  if (s.database) servicePorts.database = ENGINES[s.database.engine].port;
+  if (s.cache.mode === "elasticache") servicePorts.cache = 6379;
+  const clients = Object.keys(servicePorts).length
+    ? new ClientSecurityGroup("clients", { vpcId: network.vpcId, vpcCidr: network.cidrBlock, role: "app", ports: servicePorts }, opts)
+    : undefined;
+  const privateSubnets = [0, 1].map((i) => network.privateSubnetIds.apply((ids) => ids[i]));
+
+  const database = s.database && clients
+    ? new Database("database", {
+        vpcId: network.vpcId,
+        subnetIds: privateSubnets,
+        clients: { app: clients.id },
+        engine: s.database.engine,
+        engineVersion: s.database.version,
+        instanceClass: s.database.instanceClass,
+        storageGb: s.database.storageGb,
+        maxStorageGb: s.database.maxStorageGb,
+        kmsKeyArn: key.arn,
+        multiAz: s.highAvailability,
+        backupRetentionDays: s.backup.retentionDays,
+        deletionProtection: s.deletionProtection,
+        rotation: s.secretsRotation,
+      }, opts)
+    : undefined;
+  const cache = s.cache.mode === "elasticache" && clients
+    ? new Cache("cache", {
+        vpcId: network.vpcId,
+        subnetIds: privateSubnets,
+        clients: { app: clients.id },
+        kmsKeyArn: key.arn,
+        nodeType: s.cache.nodeType,
+        highAvailability: s.highAvailability,
+        rotation: s.secretsRotation,
+      }, opts)
+    : undefined;
+  const files = s.objectStorage
+    ? new ObjectStorage("files", {
+        kmsKeyArn: key.arn,
+        accessLogsBucket: artifacts.logsBucketName,
+        ...(extra.filesPolicyStatements ? { extraPolicyStatements: extra.filesPolicyStatements } : {}),
+      }, opts)
+    : undefined;
+  if (database && !s.highAvailability) {
+    notes.push("The RDS database has no standby (highAvailability off): an AZ outage or instance failure stops it until AWS replaces it; backups keep the data.");
+  }
+
+  const apps = s.apps.map((app) => {
+    const secrets = new AppSecrets(`secrets-${app.name}`, {
+      app: app.name,
+      kmsKeyArn: key.arn,
+      rotation: s.secretsRotation,
+      databasePassword: database?.password,
+      extra: cache ? { REDIS_PASSWORD: cache.authToken } : undefined,
+    }, opts);
+    const release = new Release(`release-${app.name}`, {
+      app: app.name,
+      dir: app.dir,
+      version: extra.releaseVersion ?? s.releaseVersion,
+      bucket: artifacts.bucketName,
+      ...(extra.releaseChannels ? { channels: extra.releaseChannels } : {}),
+    }, opts);
+    return { app, secrets, release };
+  });
+
+  return {
+    notes, network, key, alerts, artifacts, clients, database, cache, files, privateSubnets, apps,
+    region: aws.getRegionOutput({}, opts).region,
+  };
+}
+
+/** The parts of a server's spec every role shares, resolved from the foundation. */
+export type CommonSpec = Omit<BoxSpec, "configParameter" | "role" | "apps" | "tls"> & { apps: Omit<BoxSpec["apps"][number], "releaseParameter">[] };
+
+/**
+ * The spec fields every server role shares: names, region, gunicorn and
+ * nginx settings, the external services' endpoints. Each tier adds its role,
+ * TLS and the release pointers its servers read.
+ */
+export function commonSpec(s: Settings, f: Foundation, extra: { customDomain?: string } = {}): pulumi.Output<CommonSpec> {
+  const { database, cache, files } = f;
+  return pulumi
+    .all([
+      f.artifacts.bucketName,
+      pulumi.all(f.apps.map((a) => a.secrets.secretArn)),
+      f.region,
+      database ? database.address : undefined,
+      cache ? cache.address : undefined,
+      files ? pulumi.all([files.staticBucket, files.mediaBucket]) : undefined,
+    ])
+    .apply(([bucket, secretArns, region, databaseHost, cacheHost, buckets]): CommonSpec => ({
+      project: s.project,
+      stack: s.stack,
+      environment: s.environment,
+      region,
+      apps: f.apps.map(({ app }, i) => ({
+        name: app.name,
+        domains: app.domains,
+        settingsModule: app.settingsModule,
+        wsgiApplication: app.wsgiApplication,
+        celeryApp: app.projectPackage,
+        secretId: secretArns[i],
+      })),
+      artifactsBucket: bucket,
+      taskWorker: s.taskWorker,
+      gunicorn: {
+        workers: s.gunicorn.workers,
+        timeoutSeconds: s.gunicorn.timeoutSeconds,
+        gracefulTimeoutSeconds: s.gunicorn.gracefulTimeoutSeconds,
+        maxRequests: 1000,
+        maxRequestsJitter: 100,
+      },
+      nginx: { proxyReadTimeoutSeconds: NGINX_PROXY_READ_TIMEOUT, keepaliveTimeoutSeconds: NGINX_KEEPALIVE_TIMEOUT, maxUploadMb: s.maxUploadMb },
+      backup: { hourUtc: s.backup.hourUtc, prefix: BACKUP_PREFIX, localRetentionDays: 3 },
+      longestTaskSeconds: s.longestTaskSeconds,
+      ...(database && databaseHost ? { database: { engine: database.engine, host: databaseHost, port: database.port, user: database.username } } : {}),
+      ...(cache && cacheHost ? { cache: { host: cacheHost, port: cache.port } } : {}),
+      ...(buckets ? { objectStorage: { staticBucket: buckets[0], mediaBucket: buckets[1], ...(extra.customDomain ? { customDomain: extra.customDomain } : {}) } } : {}),
+    }));
+}
