@@ -11,6 +11,7 @@ import { SETTINGS } from "../config/settings";
 import { ALL_CHECKS } from "../policies";
 import { LIVE_CHECKS } from "../policies/live-checks";
 import type { PlannedResource } from "../policies/types";
+import { writeReference } from "./reference";
 import type { CostEstimate } from "./estimates/cost";
 import { DeployTimeEstimate, formatDuration } from "./estimates/deploy-time";
 import { renderMermaid } from "./estimates/diagram";
@@ -171,4 +172,6 @@ if (require.main === module) {
     fs.writeFileSync(path.join(root, file), render());
     console.log(`wrote ${file}`);
   }
+  // The component reference, from the components' doc comments (cli/reference.ts).
+  for (const file of writeReference(root)) console.log(`wrote ${file}`);
 }

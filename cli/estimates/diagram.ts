@@ -73,8 +73,14 @@ const TRAFFIC = new Set([
 ]);
 
 /** How an edge from a `from` node to a `to` node is labelled and drawn; `reverse` draws it against the dependency. */
-function edgeKind(from: string, to: string): { label: string; style: Style; reverse?: boolean } | undefined {
+function edgeKind(from: string, to: string, toNames: string[] = []): { label: string; style: Style; reverse?: boolean } | undefined {
   const [f, t] = [short(from), short(to)];
+  // CloudFront: its origins carry traffic; its log bucket and web ACL do not; records point at it, not from it.
+  if (f === "Distribution" && t === "Bucket" && toNames.every((n) => /logs/.test(n))) return { label: "access logs", style: "watch" };
+  if (f === "Distribution" && t === "WebAcl") return { label: "filtered by", style: "watch" };
+  if (f === "Distribution" && t === "DnsRecord") return undefined;
+  // A fleet's tie to the load balancer (its security group admits the balancer's) is drawn through the target groups.
+  if (f === "Group" && t === "LoadBalancer") return undefined;
   // What an object or parameter holds names other resources; it does not use them.
   if ((f === "BucketObjectv2" || f === "Parameter") && t !== "Bucket" && t !== "BucketObjectv2") return undefined;
   if (f === "Parameter") return { label: "names", style: "data" };
@@ -115,7 +121,9 @@ export interface DiagramOptions {
 export function renderMermaid(resources: PlannedResource[], opts: DiagramOptions = {}): string {
   const graph = planGraph(resources);
   const components = graph.nodes.filter((r) => r.isComponent);
-  const drawn = graph.nodes.filter((r) => !r.isComponent && DRAWN_TYPES.includes(r.type));
+  // ACM's validation records (names start with "_") prove a domain; they carry no traffic.
+  const validationRecord = (r: PlannedResource) => r.type === "cloudflare:index/dnsRecord:DnsRecord" && (asString(r.inputs.name) ?? "").startsWith("_");
+  const drawn = graph.nodes.filter((r) => !r.isComponent && DRAWN_TYPES.includes(r.type) && !validationRecord(r));
 
   // Drawn node per resource: grouped types share one node per component and type.
   const nodeOf = new Map<string, string>();
@@ -151,7 +159,7 @@ export function renderMermaid(resources: PlannedResource[], opts: DiagramOptions
         const target = graph.byUrn.get(e.to)!;
         const to = target.isComponent ? undefined : repOf(target);
         if (!to || to === from || UNDRAWN_TARGETS.has(nodes.get(to)!.type)) continue;
-        const kind = edgeKind(nodes.get(from)!.type, nodes.get(to)!.type);
+        const kind = edgeKind(nodes.get(from)!.type, nodes.get(to)!.type, nodes.get(to)!.names);
         if (!kind) continue;
         const [a, b] = kind.reverse ? [to, from] : [from, to];
         if (lent && edges.has(`${b}>${a}`)) continue;
