@@ -13,7 +13,7 @@ import { renderLogrotateFile } from "./logrotate";
 import { renderNginxFiles } from "./nginx";
 import { renderProvisionFiles } from "./provision";
 import { renderDrainFiles } from "./drain";
-import { renderDrainSupervisorFile, renderSupervisorFile } from "./supervisor";
+import { renderDrainSupervisorFile, renderSupervisorFile, renderWorkerWatchdogFiles } from "./supervisor";
 import { renderSystemFiles } from "./system";
 import { PROVISION_SCRIPT, SECRETS_TO_ENV } from "./paths";
 import type { BoxSpec, RenderedFile } from "./types";
@@ -22,10 +22,14 @@ import { validateBoxSpec } from "./validate";
 export * from "./types";
 export {
   appPaths, boxProgramNames, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, KEEP_RELEASES, NO_RELEASE, programNames, redisDatabases,
-  releaseBundleKey,
+  releaseBundleKey, WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
 } from "./paths";
 export type { ProgramRole } from "./paths";
 export { DRAIN_POLL_SECONDS, renderDrainScript } from "./drain";
+export {
+  renderWorkerWatchdogCron, renderWorkerWatchdogScript, WATCHDOG_MISSED_PINGS, WATCHDOG_PING_TIMEOUT_SECONDS, WATCHDOG_STARTUP_GRACE_SECONDS,
+  watchdogApps,
+} from "./supervisor";
 export type { AppPaths } from "./paths";
 export * as boxPaths from "./paths";
 export { BoxSpecError, MAX_APPS, validateBoxSpec, assertAppName, assertVersion } from "./validate";
@@ -51,6 +55,8 @@ export function renderBox(spec: BoxSpec): RenderedFile[] {
     // worker role with a lifecycle hook: the drain watcher and its supervisor program.
     ...renderDrainFiles(spec),
     ...renderDrainSupervisorFile(spec),
+    // Celery with a Redis broker: the worker watchdog and its cron job (the cron file always).
+    ...renderWorkerWatchdogFiles(spec),
     ...renderSystemFiles(spec),
     renderLogrotateFile(spec),
     ...renderBackupFiles(spec),

@@ -15,6 +15,13 @@ export const DRAIN_SCRIPT = "/usr/local/sbin/django-tiers-drain";
 /** The drain watcher's supervisor program (one per box, not per app). */
 export const DRAIN_PROGRAM = "django-tiers-drain";
 export const DRAIN_SUPERVISOR_CONF = "/etc/supervisor/conf.d/django-tiers-drain.conf";
+/**
+ * Celery worker roles with a Redis broker: pings each app's worker every
+ * minute (cron) and restarts it after two missed pings in a row (issue #6).
+ */
+export const WORKER_WATCHDOG_SCRIPT = "/usr/local/sbin/django-tiers-worker-watchdog";
+/** Always rendered (comment-only without a Celery worker), so a box that drops Celery drops the job. */
+export const WORKER_WATCHDOG_CRON = "/etc/cron.d/django-tiers-worker-watchdog";
 /** Loads an app's environment (app.env, instance.env, secrets.env) and execs a command. */
 export const EXEC_WRAPPER = "/usr/local/bin/django-tiers-exec";
 /** Python helpers the provisioning script runs (secrets → env file, locked migrate). */

@@ -6,7 +6,11 @@
  * server only the task worker, or only beat (see boxProgramNames). A worker
  * with a lifecycle hook also runs the drain watcher (django-tiers-drain).
  */
-import { appPaths, boxProgramNames, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, DRAIN_SUPERVISOR_CONF, EXEC_WRAPPER, LOG_DIR } from "./paths";
+import {
+  appPaths, boxProgramNames, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, DRAIN_SUPERVISOR_CONF, EXEC_WRAPPER, LOG_DIR, STATE_DIR,
+  WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
+} from "./paths";
+import { bashAssoc } from "./quote";
 import type { AppSpec, BoxSpec, RenderedFile } from "./types";
 
 /** Extra seconds supervisor waits beyond gunicorn's own graceful timeout before SIGKILL. */
@@ -154,3 +158,181 @@ stdout_logfile_backups=0
 `,
   }];
 }
+
+/** Seconds `celery inspect ping` waits for the worker's reply (the watchdog's probe). */
+export const WATCHDOG_PING_TIMEOUT_SECONDS = 5;
+/** Missed pings in a row, one per cron minute, before the watchdog restarts the worker. */
+export const WATCHDOG_MISSED_PINGS = 2;
+/** A worker started less than this many seconds ago may not answer yet: its missed ping is not counted. */
+export const WATCHDOG_STARTUP_GRACE_SECONDS = 60;
+
+/**
+ * Apps whose Celery worker runs on this box with a Redis broker: the ones
+ * the worker watchdog looks after. Not RQ, not beat-only servers, not SQS
+ * (kombu's SQS transport has no broadcast, so `inspect ping` cannot work
+ * there, and the lost poller registration is a bug of the Redis transport).
+ */
+export function watchdogApps(spec: BoxSpec): AppSpec[] {
+  if (spec.taskWorker !== "celery" || spec.broker?.kind === "sqs") return [];
+  return spec.apps.filter((app) => boxProgramNames(app.name, spec).includes(`${app.name}-worker`));
+}
+
+/**
+ * The Celery worker watchdog (issue #6): Debian bookworm's kombu 5.2.4 loses
+ * the worker's Redis poller registration when it reconnects after Redis
+ * restarts (fixed in kombu 5.4.0, celery/kombu#2007). The worker logs
+ * "Connected to redis://…" and stays RUNNING under supervisor, but never
+ * consumes again, and no Celery setting avoids it. Such a worker no longer
+ * reads its pidbox either, so `celery inspect ping` to its own node goes
+ * unanswered: that is the probe, and a restart is the cure.
+ *
+ * The cron file is rendered on every box, with no job when no app has a
+ * Celery worker here: configuration documents only ever write files, so a
+ * box that moves from Celery to RQ (whose program has the same name) must
+ * get an empty file, not keep a stale job.
+ */
+export function renderWorkerWatchdogFiles(spec: BoxSpec): RenderedFile[] {
+  const cron = { path: WORKER_WATCHDOG_CRON, mode: "0644", owner: "root:root", content: renderWorkerWatchdogCron(spec) };
+  if (watchdogApps(spec).length === 0) return [cron];
+  return [{ path: WORKER_WATCHDOG_SCRIPT, mode: "0755", owner: "root:root", content: renderWorkerWatchdogScript(spec) }, cron];
+}
+
+/** One job per app with a Celery worker, every minute, logging to the app's log dir (logrotate covers it). */
+export function renderWorkerWatchdogCron(spec: BoxSpec): string {
+  const lines = [
+    "# Rendered by django-tiers; edits are overwritten.",
+    "SHELL=/bin/bash",
+    "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "",
+  ];
+  const apps = watchdogApps(spec);
+  if (apps.length === 0) {
+    lines.push("# No Celery worker with a Redis broker on this box: no worker watchdog.");
+  } else {
+    lines.push(`# Celery worker watchdog: a worker that misses ${WATCHDOG_MISSED_PINGS} pings in a row is restarted (see ${WORKER_WATCHDOG_SCRIPT}).`);
+    for (const app of apps) {
+      lines.push(`* * * * * root ${WORKER_WATCHDOG_SCRIPT} ${app.name} >>${appPaths(app.name).logDir}/watchdog.log 2>&1`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+export function renderWorkerWatchdogScript(spec: BoxSpec): string {
+  const celeryApps = Object.fromEntries(watchdogApps(spec).map((app) => [app.name, app.celeryApp]));
+  return `#!/bin/bash
+# django-tiers-worker-watchdog APP: restarts APP's Celery worker when it no
+# longer answers a ping. Rendered by django-tiers for ${spec.project}/${spec.stack};
+# edits are overwritten. cron runs it every minute (${WORKER_WATCHDOG_CRON}).
+#
+# Why: bookworm's kombu 5.2.4 loses the worker's Redis poller registration
+# when it reconnects after Redis restarts (fixed in kombu 5.4.0,
+# celery/kombu#2007): the worker stays RUNNING, logs "Connected to redis://",
+# and never consumes again. It no longer answers \`celery inspect ping\` to its
+# own node either; a restart brings it back, and the queued tasks run.
+#
+# When: only after ${WATCHDOG_MISSED_PINGS} missed pings in a row, one per cron run. A stuck
+# worker stays stuck, so waiting a minute more costs little, while a needless
+# restart is a warm shutdown that waits for running tasks. A worker's log
+# cannot tell stuck from healthy (the stuck one's last broker line is
+# "Connected to"), and logrotate empties it, so the log is not read. Not
+# counted: a worker started under ${WATCHDOG_STARTUP_GRACE_SECONDS} s ago (still starting), and a
+# ping that cannot reach the broker (Redis down: a restart would not help;
+# the worker reconnects by itself when Redis returns, and is pinged then).
+#
+# For the tests, DJANGO_TIERS_WATCHDOG_PATH replaces PATH (where it finds
+# supervisorctl, runuser, uname) and DJANGO_TIERS_STATE_DIR the state dir;
+# cron sets neither.
+set -uo pipefail
+export PATH=\${DJANGO_TIERS_WATCHDOG_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
+
+declare -rA CELERY_APPS=${bashAssoc(celeryApps)}
+readonly STATE=\${DJANGO_TIERS_STATE_DIR:-${STATE_DIR}}
+readonly PING_TIMEOUT=${WATCHDOG_PING_TIMEOUT_SECONDS}
+readonly MISSED_PINGS=${WATCHDOG_MISSED_PINGS}
+readonly STARTUP_GRACE=${WATCHDOG_STARTUP_GRACE_SECONDS}
+readonly EXEC=${EXEC_WRAPPER}
+
+${WATCHDOG_BODY}`;
+}
+
+const WATCHDOG_BODY = `log() {
+  printf '%s django-tiers-worker-watchdog %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
+}
+
+if (($# != 1)) || [[ -z \${CELERY_APPS[$1]+set} ]]; then
+  echo "usage: django-tiers-worker-watchdog APP (apps with a Celery worker here: \${!CELERY_APPS[*]})" >&2
+  exit 64
+fi
+app=$1
+program=$app-worker
+failures_file=$STATE/$app.worker-watchdog
+
+# One run at a time per app: a restart can take the worker's whole stopwaitsecs.
+exec 9>"$STATE/$app.worker-watchdog.lock"
+if ! flock -n 9; then
+  log "$program: the previous run is still going"
+  exit 0
+fi
+
+set_failures() {
+  printf '%s\\n' "$1" >"$failures_file.tmp" && mv -f "$failures_file.tmp" "$failures_file"
+}
+
+# "mysite-worker  RUNNING   pid 123, uptime 0:12:34" (or "uptime 2 days, 0:12:34").
+status=$(supervisorctl status "$program" 2>&1 9>&-)
+read -r name state _ <<<"$status"
+if [[ $name != "$program" || $state != RUNNING ]]; then
+  # Stopped (a release, a restore), starting, or FATAL: supervisor's business, not a stuck worker.
+  log "$program is not RUNNING, nothing to do ($(head -n 1 <<<"$status"))"
+  set_failures 0
+  exit 0
+fi
+uptime=86400
+days_re='uptime [0-9]+ days?,'
+clock_re='uptime ([0-9]+):([0-9]{2}):([0-9]{2})'
+if [[ ! $status =~ $days_re && $status =~ $clock_re ]]; then
+  uptime=$((10#\${BASH_REMATCH[1]} * 3600 + 10#\${BASH_REMATCH[2]} * 60 + 10#\${BASH_REMATCH[3]}))
+fi
+
+# The worker's node name is Celery's default, celery@<hostname> (the program
+# passes no -n). As the app user, with the app's environment (broker URL and
+# token), from the live release like the program itself. 69 (EX_UNAVAILABLE)
+# is "no node replied"; timeout's 124 is a broker that cannot be reached
+# (kombu retries the connection without end).
+current=/srv/apps/$app/current
+node=celery@$(uname -n)
+ping=$(runuser -u "$app" -- env --chdir="$current" timeout --kill-after=5 $((PING_TIMEOUT + 25)) \\
+  "$EXEC" "$app" "$current/venv/bin/python" -m celery -A "\${CELERY_APPS[$app]}" \\
+  inspect ping --timeout "$PING_TIMEOUT" --destination "$node" 2>&1 9>&-)
+code=$?
+if ((code == 0)); then
+  log "$program answers a ping ($node)"
+  set_failures 0
+  exit 0
+fi
+if ((code != 69)); then
+  log "$program: the ping did not run to the end (exit $code, broker unreachable?): not counted; $(tail -n 1 <<<"$ping")"
+  exit 0
+fi
+if ((uptime < STARTUP_GRACE)); then
+  log "$program started \${uptime}s ago and does not answer yet: not counted"
+  exit 0
+fi
+
+failures=$(cat "$failures_file" 2>/dev/null || true)
+[[ $failures =~ ^[0-9]+$ ]] || failures=0
+failures=$((failures + 1))
+if ((failures < MISSED_PINGS)); then
+  log "$program does not answer a ping within \${PING_TIMEOUT}s ($failures of $MISSED_PINGS): restarting if it stays silent"
+  set_failures "$failures"
+  exit 0
+fi
+log "$program does not answer a ping within \${PING_TIMEOUT}s ($failures of $MISSED_PINGS): restarting it"
+set_failures 0
+if supervisorctl restart "$program" 9>&-; then
+  log "$program restarted"
+else
+  log "$program: supervisorctl restart failed"
+  exit 1
+fi
+`;

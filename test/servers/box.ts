@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { bundleFiles, bundleVersion } from "../../components/bundle";
 import { APPLY_CONFIG, appPaths, BoxSpec, provisionPackages, releaseBundleKey, renderBox, renderBoxConfig } from "../../server";
-import { BUNDLES_DIR, ETC_DIR, INSTANCE_ENV, PROVISION_SCRIPT, SECRETS_TO_ENV, STATE_DIR } from "../../server/paths";
+import { BUNDLES_DIR, ETC_DIR, INSTANCE_ENV, PROVISION_SCRIPT, SECRETS_TO_ENV, STATE_DIR, WORKER_WATCHDOG_CRON } from "../../server/paths";
 import { deliveredFiles } from "../server/helpers";
 import { Host, Lan, mustRun, progress, RUN_ROOT, runLogged, type Result } from "./harness";
 
@@ -323,6 +323,28 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
     };
   }
 
+  /**
+   * One run of the rendered worker watchdog's job for `app`, the way cron
+   * runs it: the command of its line in the rendered cron file, by bash, as
+   * root, with the file's PATH (its output goes where the line sends it).
+   * The hosts' own cron runs the same job every minute; flock keeps the two
+   * from overlapping.
+   */
+  runWatchdogJob(app = APP): Result {
+    const cron = this.host.read(WORKER_WATCHDOG_CRON);
+    const prefix = "* * * * * root ";
+    const line = cron.split("\n").find((l) => l.startsWith(prefix) && l.includes(` ${app} `));
+    if (!line) throw new Error(`${WORKER_WATCHDOG_CRON} has no job for ${app}:\n${cron}`);
+    const env = Object.fromEntries(cron.split("\n").filter((l) => /^[A-Z]+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+    return this.host.exec(["/bin/bash", "-c", line.slice(prefix.length)], { env, timeoutMs: 180_000 });
+  }
+
+  /** The worker watchdog's log of `app` ("" before its first run). */
+  watchdogLog(app = APP): string {
+    const file = this.host.file(`${appPaths(app).logDir}/watchdog.log`);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+  }
+
   /** supervisorctl status of one program: state and pid. */
   program(name: string): { state: string; pid: number | undefined } {
     const line = this.host.exec(["supervisorctl", "status", name]).output.trim();
@@ -376,6 +398,45 @@ export function describeLoad(label: string, report: LoadReport): void {
   const first = report.failures[0];
   progress(`${label}: ${report.total} requests in ${report.seconds}s, ${report.failed} failed ${JSON.stringify(report.statuses)}` +
     (first ? `; failures from t=${first.t}s to t=${report.failures[report.failures.length - 1]!.t}s (first: ${first.status ?? first.error})` : ""));
+}
+
+/**
+ * Issue #6 on a box whose Celery worker is stuck after a Redis outage (the
+ * kombu bug; `stuckPid` is its pid, `taskId` a task queued since): runs the
+ * rendered watchdog's job as cron would, once a "minute", until the worker is
+ * restarted (two missed pings; a third run at most, when the host's own cron
+ * run held the lock), then asserts the watchdog's log, that the queued task
+ * completes within 30 s of the restart, and that a further run leaves the
+ * now healthy worker alone.
+ */
+export async function watchdogResumesTasks(box: Box, stuckPid: number | undefined, taskId: number, expected: number): Promise<void> {
+  const program = `${APP}-worker`;
+  expect(stuckPid).toBeDefined();
+  let runs = 0;
+  while (runs < 3 && box.program(program).pid === stuckPid) {
+    const run = box.runWatchdogJob();
+    expect(run.status).toBe(0);
+    runs += 1;
+  }
+  const restartedAt = Date.now();
+  const restarted = box.program(program);
+  expect(restarted.state).toBe("RUNNING");
+  expect(restarted.pid).not.toBe(stuckPid);
+  expect(box.watchdogLog()).toMatch(new RegExp(`${program} does not answer a ping within 5s \\(1 of 2\\)[^\\n]*\\n[\\s\\S]*` +
+    `${program} does not answer a ping within 5s \\(2 of 2\\): restarting it\\n[\\s\\S]*${program} restarted\\n`));
+  const result = await box.taskResult(taskId, 30);
+  progress(`watchdog: worker restarted after ${runs} run(s) of the job; queued task ${result.state} ${((Date.now() - restartedAt) / 1000).toFixed(1)}s after the restart; ` +
+    `its log (the host's cron runs included): ${box.watchdogLog().trim().split("\n").map((l) => l.replace(/^\S+ django-tiers-worker-watchdog /, "")).join(" | ")}`);
+  expect(result).toMatchObject({ state: "done", result: expected });
+
+  // A healthy worker answers: the next run leaves it alone (the host's own
+  // cron run may hold the lock for a moment: its line goes to the same log).
+  const mark = box.watchdogLog().length;
+  expect(box.runWatchdogJob().status).toBe(0);
+  const answered = await box.until(() => new RegExp(`${program} answers a ping \\(celery@`).test(box.watchdogLog().slice(mark)), 30);
+  expect(answered.ok).toBe(true);
+  expect(box.watchdogLog().slice(mark)).not.toContain("restarting");
+  expect(box.program(program).pid).toBe(restarted.pid);
 }
 
 export function sleep(ms: number): Promise<void> {
