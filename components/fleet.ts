@@ -267,6 +267,8 @@ export class Fleet extends Component {
       return {
         ...sp,
         configParameter: boxConfigParameterName(args.label),
+        // The CloudWatch agent ships the servers' logs and publishes memory and disk use, aggregated by group.
+        cloudWatch: { logGroupName: `/django-tiers/${project}/${stack}/${name}`, autoScalingGroup: true },
         // The server's drain watcher completes this hook once its running tasks have finished.
         ...(args.drainSeconds !== undefined ? { lifecycleHook: { name: DRAIN_HOOK_NAME, autoScalingGroupName: groupName } } : {}),
       } as BoxSpec;
@@ -317,6 +319,7 @@ export class Fleet extends Component {
       configParameterArn: config.parameterArn,
       logGroupArn: logGroup.arn,
       lifecycleHook: args.drainSeconds !== undefined ? { autoScalingGroupName: groupName } : undefined,
+      inAutoScalingGroup: true,
       transform: args.transform?.role,
     });
 

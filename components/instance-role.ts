@@ -67,6 +67,13 @@ export interface ServerInstanceRoleArgs {
    * depend on the group, whose instances need the role first.
    */
   lifecycleHook?: { autoScalingGroupName: pulumi.Input<string> };
+  /**
+   * The server is in an autoscaling group: its CloudWatch agent reads the
+   * instance's tags (`ec2:DescribeTags`, which has no resource-level
+   * permissions) to find the group's name for its metrics.
+   * @default false
+   */
+  inAutoScalingGroup?: boolean;
   transform?: Transform<aws.iam.RoleArgs>;
 }
 
@@ -164,6 +171,15 @@ export function serverInstanceRole(parent: Component, args: ServerInstanceRoleAr
               Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
               Resource: [logGroupArn, `${logGroupArn}:*`],
             },
+            {
+              // The CloudWatch agent's memory and disk metrics, in its own namespace only.
+              Sid: "PublishAgentMetrics",
+              Effect: "Allow",
+              Action: ["cloudwatch:PutMetricData"],
+              Resource: "*",
+              Condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } },
+            },
+            ...(args.inAutoScalingGroup ? [{ Sid: "AgentFindsItsGroup", Effect: "Allow", Action: ["ec2:DescribeTags"], Resource: "*" }] : []),
             ...(fileBucketArns.length
               ? [
                   {

@@ -136,7 +136,13 @@ export class SingleBox extends Component {
   constructor(name: string, args: SingleBoxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("SingleBox", name, opts);
     const architecture = args.architecture ?? "arm64";
-    const spec = pulumi.output(args.spec).apply((sp): BoxSpec => ({ ...sp, configParameter: boxConfigParameterName("single-box") } as BoxSpec));
+    const logGroupName = `/django-tiers/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    // The CloudWatch agent ships the box's logs to its log group and publishes its memory and disk use.
+    const spec = pulumi.output(args.spec).apply((sp): BoxSpec => ({
+      ...sp,
+      configParameter: boxConfigParameterName("single-box"),
+      cloudWatch: { logGroupName, autoScalingGroup: false },
+    } as BoxSpec));
     this.files = spec.apply(renderBox);
     // Every rendered file, in the artifacts bucket: phase fetch applies it at boot and on every rollout.
     const config = new BoxConfig(this.childName("config"), { role: "single-box", files: this.files, bucket: args.access.artifactsBucket }, { parent: this });
@@ -171,7 +177,7 @@ export class SingleBox extends Component {
     }
 
     const logGroup = this.child(aws.cloudwatch.LogGroup, "logs", {
-      name: `/django-tiers/${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+      name: logGroupName,
       retentionInDays: args.logRetentionDays ?? 30,
       kmsKeyId: args.access.kmsKeyArn,
       tags: stackTags(),

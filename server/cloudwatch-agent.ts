@@ -10,7 +10,8 @@
  * supervisor.ts, nginx.ts), so the agent ships the files they actually write
  * (a test checks it against the rendered files).
  */
-import { appPaths, LOG_DIR, programNames } from "./paths";
+import { appPaths, boxProgramNames, LOG_DIR } from "./paths";
+import { watchdogApps } from "./supervisor";
 import type { BoxSpec, RenderedFile } from "./types";
 
 /** Where the agent reads its configuration (`amazon-cloudwatch-agent-ctl -a fetch-config -c file:<this>`). */
@@ -27,11 +28,7 @@ export const AGENT_METRICS = {
   groupDimension: "AutoScalingGroupName",
 } as const;
 
-/**
- * What the agent needs beyond the rest of the spec. Proposed as the
- * optional BoxSpec field `cloudWatch` (server/types.ts); until it lands,
- * renderBox reads it from a spec that carries it.
- */
+/** What the agent needs beyond the rest of the spec: BoxSpec's `cloudWatch` (server/types.ts). */
 export interface CloudWatchAgentSettings {
   /**
    * The log group every file is shipped to (it must exist, with its
@@ -55,8 +52,8 @@ export interface CloudWatchAgentSettings {
   autoScalingGroup?: boolean;
 }
 
-/** A spec that may carry the agent's settings (see `CloudWatchAgentSettings`). */
-export type BoxSpecWithCloudWatch = BoxSpec & { cloudWatch?: CloudWatchAgentSettings };
+/** A spec that may carry the agent's settings (BoxSpec itself, since `cloudWatch` is part of it). */
+export type BoxSpecWithCloudWatch = BoxSpec;
 
 /** One file the agent ships, and the stream it lands in (prefixed with the instance id). */
 export interface ShippedLog {
@@ -72,28 +69,38 @@ export const REDIS_LOG = "/var/log/redis/redis-server.log";
 
 /** Every log file of the box, in a stable order. */
 export function shippedLogs(spec: BoxSpec): ShippedLog[] {
-  const logs: ShippedLog[] = [
-    { path: "/var/log/nginx/access.log", stream: "nginx/access" },
-    { path: "/var/log/nginx/error.log", stream: "nginx/error" },
-  ];
+  // Worker servers run no nginx.
+  const web = spec.role !== "worker";
+  const logs: ShippedLog[] = web
+    ? [
+        { path: "/var/log/nginx/access.log", stream: "nginx/access" },
+        { path: "/var/log/nginx/error.log", stream: "nginx/error" },
+      ]
+    : [];
+  const watched = new Set(watchdogApps(spec).map((a) => a.name));
   for (const app of spec.apps) {
-    logs.push(
-      { path: `/var/log/nginx/${app.name}.access.log`, stream: `${app.name}/nginx-access` },
-      { path: `/var/log/nginx/${app.name}.error.log`, stream: `${app.name}/nginx-error` },
-    );
+    if (web) {
+      logs.push(
+        { path: `/var/log/nginx/${app.name}.access.log`, stream: `${app.name}/nginx-access` },
+        { path: `/var/log/nginx/${app.name}.error.log`, stream: `${app.name}/nginx-error` },
+      );
+    }
     // supervisor writes each program's output (gunicorn's access and error log, celery's or rq's) to <logDir>/<role>.log.
-    for (const program of programNames(app.name, spec.taskWorker)) {
+    for (const program of boxProgramNames(app.name, spec)) {
       const role = program.slice(app.name.length + 1);
       logs.push({ path: `${appPaths(app.name).logDir}/${role}.log`, stream: `${app.name}/${role}` });
     }
+    // The Celery worker watchdog's cron job (server/supervisor.ts) logs next to the worker.
+    if (watched.has(app.name)) logs.push({ path: `${appPaths(app.name).logDir}/watchdog.log`, stream: `${app.name}/watchdog` });
   }
   logs.push({ path: SUPERVISORD_LOG, stream: "supervisord" });
-  // PostgreSQL and Redis log on the box only when they run there (not RDS or ElastiCache).
-  if (!spec.database) logs.push({ path: POSTGRESQL_LOG, stream: "postgresql" });
-  if (!spec.cache) logs.push({ path: REDIS_LOG, stream: "redis" });
+  if (spec.role === "worker" && spec.lifecycleHook) logs.push({ path: `${LOG_DIR}/drain.log`, stream: "drain" });
+  // PostgreSQL and Redis log only on a single box that runs them (not RDS or ElastiCache, never on fleet servers).
+  if (spec.role === "single-box" && !spec.database) logs.push({ path: POSTGRESQL_LOG, stream: "postgresql" });
+  if (spec.role === "single-box" && !spec.cache) logs.push({ path: REDIS_LOG, stream: "redis" });
   logs.push({ path: `${LOG_DIR}/provision.log`, stream: "provision" });
   // The nightly pg_dump runs (and logs) only for a database on the box.
-  if (!spec.database) logs.push({ path: `${LOG_DIR}/backup.log`, stream: "backup" });
+  if (spec.role === "single-box" && !spec.database) logs.push({ path: `${LOG_DIR}/backup.log`, stream: "backup" });
   return logs;
 }
 

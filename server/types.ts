@@ -195,6 +195,13 @@ export interface BoxSpec {
   /** The task broker when it is SQS (Celery only); absent: Redis. */
   broker?: SqsBrokerSpec;
   /**
+   * The CloudWatch agent (server/cloudwatch-agent.ts): the log group the
+   * server ships its logs to (created by the component, with its retention)
+   * and whether it is in an autoscaling group (metrics aggregated by group).
+   * Absent: no agent configuration is rendered.
+   */
+  cloudWatch?: { logGroupName: string; metricsIntervalSeconds?: number; autoScalingGroup?: boolean };
+  /**
    * worker role: the autoscaling group's termination lifecycle hook. The
    * server's drain watcher (django-tiers-drain) sees the instance go to
    * `Terminated` in IMDSv2, stops the task programs (each waits up to its

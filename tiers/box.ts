@@ -67,15 +67,13 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
     retentionDays: s.backup.retentionDays,
   }, opts);
 
-  // Alarms and a dashboard for the managed services. The box's disk and memory alarms wait for the
-  // CloudWatch agent's installation on the box (its configuration is rendered in server/cloudwatch-agent.ts).
-  if (database || cache) {
-    new Monitoring("monitoring", {
-      alertTopicArn: alerts.topicArn,
-      database: database ? { instanceIdentifier: database.instanceId } : undefined,
-      cache: cache ? { replicationGroupId: cache.replicationGroupId, nodeCount: s.highAvailability ? 2 : 1 } : undefined,
-    }, opts);
-  }
+  // Alarms and a dashboard: the box's disk and memory (published by its CloudWatch agent), the managed services.
+  new Monitoring("monitoring", {
+    alertTopicArn: alerts.topicArn,
+    box: { instanceId: box.instanceId },
+    database: database ? { instanceIdentifier: database.instanceId } : undefined,
+    cache: cache ? { replicationGroupId: cache.replicationGroupId, nodeCount: s.highAvailability ? 2 : 1 } : undefined,
+  }, opts);
 
   const hosts = s.apps.flatMap((a) => a.domains);
   if (s.dns) {

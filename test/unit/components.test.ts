@@ -276,9 +276,12 @@ describe("SingleBox", () => {
     expect(byId.ReadReleaseBundlesAndConfig.Resource).toEqual(["arn:aws:s3:::artifacts/releases/*", "arn:aws:s3:::artifacts/config/*"]);
     expect(byId.WriteAndReadBackups.Resource).toEqual(["arn:aws:s3:::artifacts/backups/*"]);
     for (const s of statements) {
-      expect(s.Resource).not.toContain("*");
+      // The agent's metrics are the one "*" (PutMetricData has no resource-level permissions), held to its namespace.
+      if (s.Sid !== "PublishAgentMetrics") expect(s.Resource).not.toContain("*");
       expect(String(s.Action)).not.toMatch(/:\*$/);
     }
+    expect(byId.PublishAgentMetrics).toMatchObject({ Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } });
+    expect(byId.AgentFindsItsGroup).toBeUndefined();
   });
 
   it("boots Debian with IMDSv2, an encrypted gp3 root kept on termination, monitoring and termination protection", () => {

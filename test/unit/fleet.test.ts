@@ -113,6 +113,10 @@ beforeAll(async () => {
 
 const tagsOf = (r: PlannedResource) => r.inputs.tags as Record<string, string>;
 const version = (prefix: string) => String(named(engine.resources, `${prefix}-config-document`).inputs.key).match(/([0-9a-f]{12})\.json$/)![1];
+/** The configuration document's files but the CloudWatch agent's, which names the fleet's own log group. */
+const filesButAgent = (prefix: string) =>
+  (JSON.parse(String(named(engine.resources, `${prefix}-config-document`).inputs.content)).files as Array<{ path: string }>)
+    .filter((f) => !f.path.includes("amazon-cloudwatch-agent"));
 
 describe("app fleet", () => {
   it("admits only the load balancer's group on port 80, and goes out on 80/443 only", () => {
@@ -209,7 +213,7 @@ describe("app fleet", () => {
   it("keeps logs with retention and the stack key, and its role reaches no backups", () => {
     expect(named(engine.resources, "blue-logs").inputs).toMatchObject({ name: "/django-tiers/django-tiers/prod/blue", retentionInDays: 30, kmsKeyId: KEY });
     const sids = json(named(engine.resources, "blue-access").inputs.policy).Statement.map((s: any) => s.Sid);
-    expect(sids).toEqual(["ReadOwnSecrets", "ReadReleasePointers", "ReadReleaseBundlesAndConfig", "UseStackKey", "ShipLogs", "StaticAndMediaFiles", "ListStaticAndMediaFiles", "TaskQueues"]);
+    expect(sids).toEqual(["ReadOwnSecrets", "ReadReleasePointers", "ReadReleaseBundlesAndConfig", "UseStackKey", "ShipLogs", "PublishAgentMetrics", "AgentFindsItsGroup", "StaticAndMediaFiles", "ListStaticAndMediaFiles", "TaskQueues"]);
   });
 });
 
@@ -224,18 +228,20 @@ describe("configuration version", () => {
 
   it("changes with the spec and only with it", async () => {
     expect(version("changed")).not.toBe(version("blue"));
-    expect(version("same")).toBe(version("blue"));
+    expect(filesButAgent("changed")).not.toEqual(filesButAgent("blue"));
+    // The same spec in another fleet: the same files, but for the agent's log group (each fleet has its own).
+    expect(filesButAgent("same")).toEqual(filesButAgent("blue"));
     expect(await unwrap(fleets.blue.configVersion)).toBe(version("blue"));
     const tagOf = (prefix: string) => (named(engine.resources, `${prefix}-lt`).inputs.tagSpecifications as any[])[0].tags["django-tiers:config"];
     expect(tagOf("changed")).toBe(version("changed"));
-    expect(tagOf("same")).toBe(tagOf("blue"));
+    expect(tagOf("same")).toBe(version("same"));
   });
 
   it("tags the release versions, so a release is a new launch template version even with the same configuration", () => {
     const tags = (prefix: string) => (named(engine.resources, `${prefix}-lt`).inputs.tagSpecifications as any[])[0].tags;
     expect(tags("blue")["django-tiers:release:mysite"]).toBe("abc123");
     expect(tags("released")["django-tiers:release:mysite"]).toBe("def456");
-    expect(version("released")).toBe(version("blue"));
+    expect(filesButAgent("released")).toEqual(filesButAgent("blue"));
     expect(tags("same")["django-tiers:release:mysite"]).toBeUndefined();
   });
 
@@ -274,7 +280,10 @@ describe("worker fleet", () => {
       Resource: ["arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/django-tiers-django-tiers-prod-worker"],
     });
     expect(byId.TaskQueues).toEqual({ Sid: "TaskQueues", Effect: "Allow", Action: [...QUEUE_ACTIONS], Resource: [QUEUE_ARN] });
-    for (const s of statements) expect(s.Resource).not.toContain("*");
+    // Only the agent's two permissions take "*" (neither has resource-level permissions), and metrics only in its namespace.
+    for (const s of statements.filter((x: any) => !["PublishAgentMetrics", "AgentFindsItsGroup"].includes(x.Sid))) expect(s.Resource).not.toContain("*");
+    expect(byId.PublishAgentMetrics).toMatchObject({ Action: ["cloudwatch:PutMetricData"], Condition: { StringEquals: { "cloudwatch:namespace": "CWAgent" } } });
+    expect(byId.AgentFindsItsGroup.Action).toEqual(["ec2:DescribeTags"]);
   });
 
   it("tells the server which hook to complete", () => {
