@@ -26,13 +26,17 @@ export const fakeTargetGroupArn = (stack: string, color: Color) =>
   `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${stack}-tg-${color}/0123456789abcdef`;
 
 /** The outputs of the load-balanced tier for these settings (the default release is "default-<color>"). */
+/** The release the fake stack's app folders build (what an unpinned color runs). */
+export const FAKE_BUILT_RELEASE = "built-7c1e";
+
 export function outputsFor(stack: string, config: ReadonlyMap<string, string>): PromotionOutputs {
   const live = (config.get("liveColor") ?? "blue") as Color;
   const idle = otherColor(live);
   const idleRunning = (config.get("idleFleet") ?? "stopped") === "running";
   const canary = idleRunning ? Number(config.get("canaryWeight") ?? "0") : 0;
   const color = (c: Color, running: boolean, weight: number) => ({
-    release: config.get(`${c}Release`) || `default-${c}`,
+    // As the stack does: an unpinned color runs the release built from the app folders now.
+    release: config.get(`${c}Release`) || FAKE_BUILT_RELEASE,
     running,
     weight,
     targetGroupArn: fakeTargetGroupArn(stack, c),

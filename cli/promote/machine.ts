@@ -417,8 +417,12 @@ class Promotion extends Runner {
 
   async deploy(): Promise<void> {
     this.log(`${this.step}: ${this.target} gets release ${this.options.release}, no traffic yet`);
+    // A live color with no pinned release runs whatever the app folders build: pin it to what it runs now,
+    // or this very update would roll the new code onto the live fleet too.
+    const pinLive = this.config.releases[this.previous] === "" ? { [releaseSetting(this.previous)]: this.outputs.colors[this.previous].release } : {};
+    if (Object.keys(pinLive).length) this.log(`  pinning ${this.previous} to the release it runs, ${this.outputs.colors[this.previous].release}`);
     await this.apply(
-      { [releaseSetting(this.target)]: this.options.release, idleFleet: "running", canaryWeight: "0" },
+      { ...pinLive, [releaseSetting(this.target)]: this.options.release, idleFleet: "running", canaryWeight: "0" },
       `promote ${this.options.release}: deploy ${this.target} (no traffic)`,
     );
   }

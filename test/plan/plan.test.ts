@@ -3,6 +3,7 @@
  * every stack file in the repo, with the policy checks, and with bad config.
  */
 import { spawnSync } from "child_process";
+import { parseOutputs } from "../../cli/promote/workspace";
 import * as path from "path";
 
 const repo = path.resolve(__dirname, "../..");
@@ -74,6 +75,14 @@ describe("plan --stack prod (load-balanced, every add-on)", () => {
     expect(report.outputs.liveColor).toBe("blue");
     expect(report.outputs.colors.blue).toMatchObject({ running: true, weight: 100, minSize: 2 });
     expect(report.outputs.colors.green).toMatchObject({ running: false, weight: 0, minSize: 0 });
+  });
+
+  it("exports what npm run promote reads (the contract of cli/promote/workspace.ts)", () => {
+    const parsed = parseOutputs(report.outputs, "prod");
+    expect(parsed.liveColor).toBe("blue");
+    expect(parsed.colors.green.targetGroupArn).toMatch(/lb-tg-green/);
+    expect(parsed.siteUrls).toEqual(["https://example.com/", "https://www.example.com/"]);
+    expect(parsed.colors.blue.release).toBe(report.outputs.builtRelease);
   });
 
   it("runs no single box, and no server has a public address", () => {

@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { main } from "../../cli/promote";
-import { FakeClock, FakeSmokeTest, FakeStack, FakeTargetHealth, MemoryLog, counts, fakeTargetGroupArn } from "../../cli/promote/fake";
+import { FAKE_BUILT_RELEASE, FakeClock, FakeSmokeTest, FakeStack, FakeTargetHealth, MemoryLog, counts, fakeTargetGroupArn } from "../../cli/promote/fake";
 import { runPromote, whereToStart } from "../../cli/promote/machine";
 import { parseArgs } from "../../cli/promote/options";
 import { Color, OutputsError, PromotionPorts, PromotionSetting, TargetCounts, parseOutputs } from "../../cli/promote/workspace";
@@ -76,6 +76,15 @@ const traffic = (stack: FakeStack) =>
 const config = (stack: FakeStack) => Object.fromEntries(stack.config);
 
 describe("promote: success", () => {
+  it("pins an unpinned live color to the release it runs, so the deploy of the idle color leaves it alone", async () => {
+    const w = world({ liveColor: "blue" });
+    expect(await promote(w, "--release", "v42", "--rollback-window", "0")).toBe(0);
+    expect(history(w.stack)[0]).toBe(`set blueRelease=${FAKE_BUILT_RELEASE} greenRelease=v42 idleFleet=running canaryWeight=0`);
+    // Blue kept its release through every update.
+    for (const e of w.stack.events) if (e.kind === "up") expect(e.outputs.colors.blue.release).toBe(FAKE_BUILT_RELEASE);
+    expect(config(w.stack)).toMatchObject({ liveColor: "green", blueRelease: FAKE_BUILT_RELEASE, greenRelease: "v42" });
+  });
+
   it("deploys the idle color, waits for it, smoke-tests it, switches in one update, waits the rollback window and stops the old color", async () => {
     const w = world(STEADY, { green: [counts(0, { initial: 2 }), counts(1, { initial: 1 }), counts(2)] });
     const code = await promote(w, "--release", "v42", "--rollback-window", "2");
