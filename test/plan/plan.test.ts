@@ -67,9 +67,9 @@ describe("plan --stack prod (load-balanced, every add-on)", () => {
   it("puts the ALB in front of the blue and green fleets, all traffic to the live color", () => {
     const https = find("lb-https");
     expect(https.inputs.defaultActions[0].forward.targetGroups).toEqual([
-      { arn: "lb-tg-blue-id", weight: 100 },
-      { arn: "lb-tg-green-id", weight: 0 },
-    ].map((t) => ({ ...t, arn: expect.stringContaining(t.arn.replace("-id", "")) })));
+      { arn: expect.stringContaining("lb-tg-blue"), weight: 100 },
+      { arn: expect.stringContaining("lb-tg-green"), weight: 0 },
+    ]);
     expect(find("app-blue-asg").inputs).toMatchObject({ minSize: 2, maxSize: 4, healthCheckType: "ELB" });
     expect(find("app-green-asg").inputs).toMatchObject({ minSize: 0, desiredCapacity: 0 });
     expect(report.outputs.liveColor).toBe("blue");
