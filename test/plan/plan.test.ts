@@ -107,6 +107,18 @@ describe("plan --stack prod (load-balanced, every add-on)", () => {
   });
 });
 
+describe("plan --stack prod, other add-on choices", () => {
+  it.each([["cdn=cloudflare"], ["cdn=none"], ["taskQueueBroker=redis"]])("with %s passes every policy check that applies", (setting) => {
+    const report = planJson("--stack", "prod", "--set", setting);
+    expect(report.checks.filter((c: any) => c.status === "fail")).toEqual([]);
+    if (setting === "cdn=cloudflare") {
+      // Cloudflare fronts the ALB: its checks apply and pass, and the ALB admits only Cloudflare's ranges.
+      expect(report.checks.find((c: any) => c.id === "cloudflare-origin-locked").status).toBe("pass");
+      expect(report.resources.filter((r: any) => r.name.startsWith("lb-in-https-cloudflare")).length).toBeGreaterThan(10);
+    }
+  });
+});
+
 describe("plan output", () => {
   it("prints a tree by parent, the count, notes, relaxations and policy results", () => {
     const r = plan("--stack", "dev");
