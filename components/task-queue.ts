@@ -100,6 +100,14 @@ export interface TaskQueueArgs {
    * whether beat runs.
    */
   spec: pulumi.Input<WorkerSpec>;
+  /**
+   * Release version per app that the workers run (the bundle their spec's
+   * release pointers name). A change is a new launch template version, so
+   * the workers are replaced, draining, with the new code; without it they
+   * keep the release they booted with.
+   * @example { mysite: "3f2a9c1b7d0e" }
+   */
+  releases?: Record<string, string>;
   /** Where the workers read and write (the queues are added). */
   access: Omit<ServerAccess, "queueArns">;
   /** More security groups the workers wear (the client group the database and cache admit). */
@@ -306,10 +314,11 @@ export class TaskQueue extends Component {
         ...(b ? { broker: b } : {}),
       }));
     const access = { ...args.access, queueArns };
-    const workers = new Fleet(this.childName("worker"), { ...workerArgs, access, spec: workerSpec(false, queueNames) }, { parent: this });
+    const releases = args.releases ? { releases: args.releases } : {};
+    const workers = new Fleet(this.childName("worker"), { ...workerArgs, ...releases, access, spec: workerSpec(false, queueNames) }, { parent: this });
     // Beat only: it sends periodic tasks to the queues and consumes none.
     const scheduler = args.runner === "celery"
-      ? new Fleet(this.childName("scheduler"), { ...schedulerArgs, access, spec: workerSpec(true, []) }, { parent: this })
+      ? new Fleet(this.childName("scheduler"), { ...schedulerArgs, ...releases, access, spec: workerSpec(true, []) }, { parent: this })
       : undefined;
 
     this.queueUrls = pulumi.all(urls);

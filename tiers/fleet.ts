@@ -134,6 +134,8 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
           tls: { mode: "none" as const },
         })),
         access: serverAccess(f, apps.map((a) => a.release.parameterArn)),
+        // Workers run the release built now (the default pointers) and are replaced, draining, when it changes.
+        releases: Object.fromEntries(apps.map((a) => [a.app.name, a.release.version])),
         extraSecurityGroupIds: clients ? [clients.id] : undefined,
         alertTopicArn: alerts.topicArn,
         logRetentionDays: s.logRetentionDays,

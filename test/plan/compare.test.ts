@@ -54,6 +54,13 @@ describe("blue-green on prod (load-balanced): each step of a promotion changes o
     ]);
   });
 
+  it("a new build with both colors pinned uploads the bundle and rolls only the task workers, never a web fleet", () => {
+    const c = compareFrom("prod", ["blueRelease=v1", "greenRelease=v1"], "releaseVersion=v2");
+    expect([...names(c.creates), ...names(c.deletes)]).toEqual([]);
+    expect(names(c.replaces)).toEqual(["release-mysite-bundle"]);
+    expect(names(c.updates)).toEqual(["release-mysite-pointer", "tasks-scheduler-asg", "tasks-scheduler-lt", "tasks-worker-asg", "tasks-worker-lt"]);
+  });
+
   it.each([
     ["a canary", "canaryWeight=10"],
     ["the switch to the new color", "liveColor=green"],
