@@ -403,21 +403,24 @@ export function describeLoad(label: string, report: LoadReport): void {
 /**
  * Issue #6 on a box whose Celery worker is stuck after a Redis outage (the
  * kombu bug; `stuckPid` is its pid, `taskId` a task queued since): runs the
- * rendered watchdog's job as cron would, once a "minute", until the worker is
- * restarted (two missed pings; a third run at most, when the host's own cron
- * run held the lock), then asserts the watchdog's log, that the queued task
+ * rendered watchdog's job as cron would, until the worker is restarted (two
+ * missed pings; up to six runs, as runs that find the host's own cron run
+ * holding the lock, or whose ping times out under load, are not counted), then asserts the watchdog's log, that the queued task
  * completes within 30 s of the restart, and that a further run leaves the
  * now healthy worker alone.
  */
 export async function watchdogResumesTasks(box: Box, stuckPid: number | undefined, taskId: number, expected: number): Promise<void> {
   const program = `${APP}-worker`;
   expect(stuckPid).toBeDefined();
+  // Two counted misses restart it. A run does not count when the host's own cron run holds the lock, or
+  // when the ping times out on a loaded machine (a timeout is not a "no reply"): allow for a few of those.
   let runs = 0;
-  while (runs < 3 && box.program(program).pid === stuckPid) {
+  while (runs < 6 && box.program(program).pid === stuckPid) {
     const run = box.runWatchdogJob();
     expect(run.status).toBe(0);
     runs += 1;
   }
+  if (box.program(program).pid === stuckPid) progress(`watchdog: no restart after ${runs} runs; its log: ${box.watchdogLog().trim().split("\n").slice(-12).join(" | ")}`);
   const restartedAt = Date.now();
   const restarted = box.program(program);
   expect(restarted.state).toBe("RUNNING");

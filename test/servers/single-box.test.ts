@@ -10,6 +10,8 @@
  * RQ. Needs Linux, root, `ip netns`, debootstrap: elsewhere the suite says
  * why it cannot run, and fails when CI=true.
  */
+import { shippedLogs } from "../../server/cloudwatch-agent";
+import { CRON_FILE } from "../../server/paths";
 import * as crypto from "node:crypto";
 import * as path from "node:path";
 import { APP, Box, describeLoad, imagePackages, sampleSpec, sleep, watchdogResumesTasks } from "./box";
@@ -344,6 +346,21 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     const up = await box.until(() => box.request("/db?format=json").status === 200, 60);
     expect(up.ok).toBe(true);
     expect(JSON.parse(box.request("/db?format=json").text).count).toBe(3);
+  });
+
+  // Last, once every service (and the backup and watchdog jobs) has run: the CloudWatch agent's
+  // configuration names files the services really write, or it would ship nothing from them.
+  it("writes every log file the CloudWatch agent is told to ship", () => {
+    // The nightly dump as its cron line runs it (the redirect to backup.log is part of the line).
+    const cron = box.host.read(CRON_FILE);
+    const line = cron.split("\n").find((l) => l.includes("django-tiers-backup") && !l.startsWith("#"));
+    expect(line).toBeDefined();
+    const command = line!.split(/\s+/).slice(6).join(" ");
+    expect(box.host.exec(["/bin/bash", "-c", command], { env: { PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" }, timeoutMs: 180_000 }).status).toBe(0);
+    const paths = shippedLogs(box.spec).map((l) => l.path);
+    expect(paths.length).toBeGreaterThan(10);
+    const missing = paths.filter((p) => box.host.sh(`test -e ${p}`).status !== 0);
+    expect(missing).toEqual([]);
   });
 });
 
