@@ -19,7 +19,7 @@ function planJson(...args: string[]) {
   return JSON.parse(r.stdout);
 }
 
-describe.each(["dev", "staging", "prod"])("plan --stack %s", (stack) => {
+describe.each(["dev", "staging", "files", "prod"])("plan --stack %s", (stack) => {
   let report: any;
   beforeAll(() => {
     report = planJson("--stack", stack);
@@ -167,6 +167,6 @@ describe("plan with bad config", () => {
   it("names the stacks that exist when the stack file is missing", () => {
     const r = plan("--stack", "qa");
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/No stack file Pulumi\.qa\.yaml .* stacks here: dev, prod, staging/);
+    expect(r.stderr).toMatch(/No stack file Pulumi\.qa\.yaml .* stacks here: dev, files, prod, staging/);
   });
 });
