@@ -6,6 +6,7 @@
 import { gunzipSync } from "zlib";
 import { installMockEngine, unwrap } from "../../cli/mock-engine";
 import { childrenOf, json, named, ofType } from "../helpers";
+import { serverSpec } from "./fleet-fixtures";
 
 const engine = installMockEngine({ project: "django-tiers", stack: "prod" });
 
@@ -14,43 +15,13 @@ import { DRAIN_HOOK_NAME, Fleet, FleetArgs } from "../../components/fleet";
 import { QUEUE_ACTIONS } from "../../components/instance-role";
 import { CHECK_GROUPS, runChecks } from "../../policies";
 import type { PlannedResource } from "../../policies/types";
-import type { BoxSpec, RenderedFile } from "../../server/types";
+import type { RenderedFile } from "../../server/types";
 
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/k";
 const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";
 const TG_BLUE = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/blue/0123456789abcdef";
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:django-tiers-prod-celery";
 
-function serverSpec(role: "app" | "worker", over: Partial<BoxSpec> = {}): Omit<BoxSpec, "configParameter"> {
-  return {
-    role,
-    project: "django-tiers",
-    stack: "prod",
-    environment: "prod",
-    region: "us-east-1",
-    apps: [{
-      name: "mysite",
-      domains: ["example.com"],
-      settingsModule: "mysite.settings",
-      wsgiApplication: "mysite.wsgi:application",
-      celeryApp: "mysite",
-      releaseParameter: "/django-tiers/django-tiers/prod/mysite/release",
-      secretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mysite",
-    }],
-    artifactsBucket: "artifacts",
-    taskWorker: "celery",
-    tls: role === "app" ? { mode: "load-balancer", trustedCidrs: ["10.0.0.0/16"] } : { mode: "none" },
-    gunicorn: { timeoutSeconds: 30, gracefulTimeoutSeconds: 30, maxRequests: 1000, maxRequestsJitter: 100 },
-    nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 10 },
-    backup: { hourUtc: 3, prefix: "backups/", localRetentionDays: 3 },
-    longestTaskSeconds: 600,
-    database: { engine: "postgres", host: "db.abcdefgh1234.us-east-1.rds.amazonaws.com", port: 5432, user: "mysite" },
-    cache: { host: "master.cache.abcdef.use1.cache.amazonaws.com", port: 6379 },
-    objectStorage: { staticBucket: "mysite-static", mediaBucket: "mysite-media" },
-    ...(role === "app" ? { color: "blue" as const } : { queues: ["celery"], beat: false }),
-    ...over,
-  };
-}
 
 const access = {
   artifactsBucket: "artifacts",

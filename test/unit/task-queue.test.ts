@@ -15,32 +15,14 @@ import { sqsDeadLetterQueue, sqsEncryption, sqsPolicyNoWildcards, sqsVisibilityT
 import type { RenderedFile } from "../../server/types";
 
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/k";
+import { serverSpec } from "./fleet-fixtures";
+
 const TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts";
 const ARN = (name: string) => `arn:aws:sqs:us-east-1:123456789012:${name}`;
 
-const spec: WorkerSpec = {
-  project: "django-tiers",
-  stack: "prod",
-  environment: "prod",
-  region: "us-east-1",
-  apps: [{
-    name: "mysite",
-    domains: ["example.com"],
-    settingsModule: "mysite.settings",
-    wsgiApplication: "mysite.wsgi:application",
-    celeryApp: "mysite",
-    releaseParameter: "/django-tiers/django-tiers/prod/mysite/release",
-    secretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:mysite",
-  }],
-  artifactsBucket: "artifacts",
-  tls: { mode: "none" },
-  gunicorn: { timeoutSeconds: 30, gracefulTimeoutSeconds: 30, maxRequests: 1000, maxRequestsJitter: 100 },
-  nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 10 },
-  backup: { hourUtc: 3, prefix: "backups/", localRetentionDays: 3 },
-  database: { engine: "postgres", host: "db.abcdefgh1234.us-east-1.rds.amazonaws.com", port: 5432, user: "mysite" },
-  cache: { host: "master.cache.abcdef.use1.cache.amazonaws.com", port: 6379 },
-  objectStorage: { staticBucket: "mysite-static", mediaBucket: "mysite-media" },
-};
+// The fleet tests' worker spec, without what TaskQueue fills in itself.
+const { role: _role, taskWorker: _runner, longestTaskSeconds: _longest, queues: _queues, beat: _beat, ...workerSpec } = serverSpec("worker");
+const spec: WorkerSpec = workerSpec;
 
 const args = (over: Partial<TaskQueueArgs> = {}): TaskQueueArgs => ({
   runner: "celery",
