@@ -59,6 +59,14 @@ export interface AppSpec {
    * secret environment: `DJANGO_SECRET_KEY`, `DATABASE_PASSWORD`.
    */
   secretId: string;
+  /**
+   * Box tiers with blue-green releases (`BoxSpec.colors`): each color's SSM
+   * release pointer (`/…/<app>/<color>/release`, same value format as
+   * `releaseParameter`). Phase `fetch` reads both; `releaseParameter` stays
+   * the app's built release (what a new box without colors would run).
+   * @default undefined
+   */
+  colorReleaseParameters?: Record<Color, string>;
 }
 
 export interface GunicornSettings {
@@ -211,6 +219,30 @@ export interface BoxSpec {
    * @default undefined
    */
   lifecycleHook?: LifecycleHookSpec;
+  /**
+   * single-box role: blue-green releases on one box (issue #5). Each app runs
+   * two gunicorn programs, `<app>-web-blue` and `<app>-web-green`, each from
+   * its own color's release (`AppSpec.colorReleaseParameters`); nginx sends
+   * traffic to the live one and is switched by a graceful reload; a request
+   * with the header `X-Django-Tiers-Color: <color>` goes to that color (the
+   * smoke test of the idle one, as on the load balancer). The task worker and
+   * beat run the live color's release. Absent: one gunicorn per app, a
+   * release replaces it in place (HUP).
+   * @default undefined
+   */
+  colors?: BoxColorsSpec;
+}
+
+/** Blue-green on one box: which color is live, and whether the idle one runs. */
+export interface BoxColorsSpec {
+  /** The color nginx sends traffic to. */
+  live: Color;
+  /**
+   * Whether the idle color's gunicorn runs (during a promotion and its
+   * rollback window) or is stopped (frees its memory; a rollback then starts
+   * it first).
+   */
+  idleRunning: boolean;
 }
 
 /** The ASG termination lifecycle hook a worker completes after draining. */

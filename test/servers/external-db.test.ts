@@ -20,7 +20,7 @@
  * from the lan namespace. TLS on (a self-signed certificate where certbot
  * puts its own), so `check --deploy` must pass.
  */
-import { APP, Box, describeLoad, imagePackages, sampleSpec, sleep, watchdogResumesTasks } from "./box";
+import { APP, Box, describeLoad, imagePackages, sampleSpec, sleep, tasksResumeAfterRedisOutage } from "./box";
 import { DbHost, MASTER_USER, randomSecret, trustCa } from "./db-host";
 import { cleanupStale, Host, hostImage, Lan, missingPrerequisites, progress } from "./harness";
 
@@ -191,12 +191,11 @@ suite("external-db with the cache add-on: app host → PostgreSQL and Redis on t
     expect(await box.taskResult(id)).toMatchObject({ state: "done", result: sumOfSquares(6) });
   });
 
-  let queuedWhileStuck = 0;
-  let stuckPid: number | undefined;
+  let workerPidBeforeOutage: number | undefined;
 
   it("fault: Redis stopped on the db host — pages stay 200, the cache misses, enqueueing answers 503", async () => {
     const worker = box.program("mysite-worker");
-    stuckPid = worker.pid;
+    workerPidBeforeOutage = worker.pid;
     const load = box.startLoad(["/", "/db", "/cache", "/healthz"]);
     await sleep(1000);
     db.stopRedis();
@@ -222,17 +221,13 @@ suite("external-db with the cache add-on: app host → PostgreSQL and Redis on t
     expect(reconnected.ok).toBe(true);
   });
 
-  // The same known bug as topology 1 (bookworm's kombu 5.2.4; fixed upstream in
-  // kombu 5.4.0, celery/kombu#2007), here over TLS to an external Redis. The
-  // same pid is part of "without a restart" (the host's cron runs the watchdog).
-  it.failing("fault: Redis stopped on the db host — the Celery worker resumes tasks without a restart (known bug in bookworm's kombu 5.2.4)", async () => {
-    queuedWhileStuck = box.enqueueTask(88);
-    expect(await box.taskResult(queuedWhileStuck, 20)).toMatchObject({ state: "done", result: sumOfSquares(88) });
-    expect(box.program("mysite-worker").pid).toBe(stuckPid);
-  });
-
-  it("fault: Redis stopped on the db host — tasks resume when Redis returns: the rendered watchdog's cron job restarts the stuck worker after two missed pings, the queued task runs, a healthy worker is left alone", async () => {
-    expect(queuedWhileStuck).toBeGreaterThan(0);
-    await watchdogResumesTasks(box, stuckPid, queuedWhileStuck, sumOfSquares(88));
+  // Debian bookworm's Celery 5.2.6 / kombu 5.2.4 reconnect to Redis after a
+  // restart but, in a race, may never consume from the queue again (fixed
+  // upstream in kombu 5.4.0, celery/kombu#2007). Both outcomes occur here; the
+  // helper asserts each one fully and prints which it saw: the worker resumes
+  // by itself (and the watchdog leaves it alone), or the rendered watchdog's
+  // cron job restarts the stuck worker after two missed pings.
+  it("fault: Redis stopped on the db host — tasks resume when Redis returns: by the worker itself, or by the rendered watchdog restarting a stuck worker (kombu 5.2.4 race)", async () => {
+    await tasksResumeAfterRedisOutage(box, workerPidBeforeOutage, 88, sumOfSquares(88));
   });
 });

@@ -14,7 +14,7 @@ import { shippedLogs } from "../../server/cloudwatch-agent";
 import { CRON_FILE } from "../../server/paths";
 import * as crypto from "node:crypto";
 import * as path from "node:path";
-import { APP, Box, describeLoad, imagePackages, sampleSpec, sleep, watchdogResumesTasks } from "./box";
+import { APP, Box, describeLoad, imagePackages, sampleSpec, sleep, tasksResumeAfterRedisOutage } from "./box";
 import { cleanupStale, Host, hostImage, Lan, missingPrerequisites, progress, runLogged } from "./harness";
 
 jest.setTimeout(180_000);
@@ -227,12 +227,11 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     expect(box.host.exec(["readlink", "/srv/apps/mysite/current"]).output.trim()).toBe("/srv/apps/mysite/releases/v2");
   });
 
-  let queuedWhileStuck = 0;
-  let stuckPid: number | undefined;
+  let workerPidBeforeOutage: number | undefined;
 
   it("fault: Redis stopped — pages stay 200; the worker reconnects when it returns", async () => {
     const worker = box.program("mysite-worker");
-    stuckPid = worker.pid;
+    workerPidBeforeOutage = worker.pid;
     const load = box.startLoad(["/", "/db", "/cache", "/healthz"]);
     await sleep(1000);
     box.host.mustSh("kill -TERM \"$(cat /run/redis/redis-server.pid)\"");
@@ -261,24 +260,14 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     expect(reconnected.ok).toBe(true);
   });
 
-  // KNOWN BUG, kept visible: Debian bookworm's Celery 5.2.6 / kombu 5.2.4
-  // reconnect to Redis after a restart ("Connected to redis://…", "mingle: all
-  // alone") but never consume from the queue again: the task stays in Redis
-  // until the worker restarts (lost poller registration, fixed upstream in
-  // kombu 5.4.0, celery/kombu#2007). `failing`: this test passes while the bug
-  // is there, and turns red the day the packaged worker resumes by itself.
-  // The same pid is part of "without a restart": the host's own cron runs the
-  // rendered watchdog every minute, and its restart is not a fix of the bug.
-  it.failing("fault: Redis stopped — the Celery worker resumes tasks without a restart (known bug in bookworm's kombu 5.2.4)", async () => {
-    queuedWhileStuck = box.enqueueTask(77);
-    const result = await box.taskResult(queuedWhileStuck, 20);
-    expect(result).toMatchObject({ state: "done", result: sumOfSquares(77) });
-    expect(box.program("mysite-worker").pid).toBe(stuckPid);
-  });
-
-  it("fault: Redis stopped — tasks resume when Redis returns: the rendered watchdog's cron job restarts the stuck worker after two missed pings, the queued task runs, a healthy worker is left alone", async () => {
-    expect(queuedWhileStuck).toBeGreaterThan(0);
-    await watchdogResumesTasks(box, stuckPid, queuedWhileStuck, sumOfSquares(77));
+  // Debian bookworm's Celery 5.2.6 / kombu 5.2.4 reconnect to Redis after a
+  // restart but, in a race, may never consume from the queue again (fixed
+  // upstream in kombu 5.4.0, celery/kombu#2007). Both outcomes occur here; the
+  // helper asserts each one fully and prints which it saw: the worker resumes
+  // by itself (and the watchdog leaves it alone), or the rendered watchdog's
+  // cron job restarts the stuck worker after two missed pings.
+  it("fault: Redis stopped — tasks resume when Redis returns: by the worker itself, or by the rendered watchdog restarting a stuck worker (kombu 5.2.4 race)", async () => {
+    await tasksResumeAfterRedisOutage(box, workerPidBeforeOutage, 77, sumOfSquares(77));
   });
 
   it("fault: PostgreSQL restarted — the app recovers without a restart", async () => {
