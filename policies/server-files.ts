@@ -7,7 +7,7 @@
  *   /etc/nginx/conf.d/django-tiers.conf        http-level nginx settings
  *   /etc/nginx/sites-available/<app>.conf      the app's server blocks
  *   /etc/django-tiers/<app>/gunicorn.conf.py   top-level `name = value` lines
- *   /etc/supervisor/conf.d/<app>.conf          [program:<app>-web|-worker|-beat]
+ *   /etc/supervisor/conf.d/<app>.conf          [program:<app>-web|-web-<color>|-worker|-beat]
  *   /etc/django-tiers/<app>/app.env            non-secret KEY=value environment
  *
  * Secrets live in `/etc/django-tiers/<app>/secrets.env`, written at boot by the

@@ -7,6 +7,7 @@ import { renderBackupFiles } from "./backup";
 import { APPLY_CONFIG, APPLY_CONFIG_PY } from "./box-config";
 import { gzipUserData, renderCloudConfig } from "./cloud-init";
 import { renderCloudWatchAgentFiles } from "./cloudwatch-agent";
+import { renderColorsFiles } from "./colors";
 import { renderDjangoEnvFiles } from "./django-env";
 import { renderGunicornFile } from "./gunicorn";
 import { renderLogrotateFile } from "./logrotate";
@@ -24,7 +25,10 @@ export {
   appPaths, boxProgramNames, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, KEEP_RELEASES, NO_RELEASE, programNames, redisDatabases,
   releaseBundleKey, WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
 } from "./paths";
-export type { ProgramRole } from "./paths";
+export type { ColorPaths, ProgramRole } from "./paths";
+export { COLORS, colorPaths, COLORS_ENV, liveColorInclude, NGINX_COLOR_DIR, SWITCH_COLOR_SCRIPT } from "./paths";
+export { renderColorsEnv, renderSwitchColorScript } from "./colors";
+export { COLOR_HEADER } from "./nginx";
 export { DRAIN_POLL_SECONDS, renderDrainScript } from "./drain";
 export {
   renderWorkerWatchdogCron, renderWorkerWatchdogScript, WATCHDOG_MISSED_PINGS, WATCHDOG_PING_TIMEOUT_SECONDS, WATCHDOG_STARTUP_GRACE_SECONDS,
@@ -52,6 +56,8 @@ export function renderBox(spec: BoxSpec): RenderedFile[] {
     // A worker server runs no gunicorn.
     ...(spec.role === "worker" ? [] : spec.apps.map((app) => renderGunicornFile(spec, app))),
     ...spec.apps.map((app) => renderSupervisorFile(spec, app)),
+    // Blue-green on the box: the live color (colors.env) and the switch script.
+    ...renderColorsFiles(spec),
     // worker role with a lifecycle hook: the drain watcher and its supervisor program.
     ...renderDrainFiles(spec),
     ...renderDrainSupervisorFile(spec),

@@ -3,7 +3,7 @@
  * site per app routed by `server_name`. nginx terminates TLS, serves static
  * and media files from disk and proxies the rest to gunicorn's unix socket.
  */
-import { ACME_WEBROOT, appPaths, NGINX_HTTP_CONF, NGINX_MAIN_CONF } from "./paths";
+import { ACME_WEBROOT, appPaths, COLORS, colorPaths, liveColorInclude, NGINX_HTTP_CONF, NGINX_MAIN_CONF } from "./paths";
 import type { AppSpec, BoxSpec, RenderedFile } from "./types";
 
 const HEADER = "# Rendered by django-tiers; edits on the box are overwritten by the next instance.";
@@ -191,14 +191,47 @@ function healthCheckServer(spec: BoxSpec): string[] {
   ];
 }
 
-function upstreamName(app: AppSpec): string {
-  return `django_tiers_${app.name}`;
+/** The header that asks for one color (the same as the load balancer's preview rule). */
+export const COLOR_HEADER = "X-Django-Tiers-Color";
+
+/** The variable the colors' map sets: the color a request goes to. */
+function colorVariable(app: AppSpec): string {
+  return `$django_tiers_${app.name}_color`;
 }
 
-function upstream(app: AppSpec): string {
-  return `upstream ${upstreamName(app)} {
+/** What proxy_pass names: the app's upstream, or with colors the upstream of the request's color. */
+function upstreamName(spec: BoxSpec, app: AppSpec): string {
+  return spec.colors ? `django_tiers_${app.name}_${colorVariable(app)}` : `django_tiers_${app.name}`;
+}
+
+function upstream(spec: BoxSpec, app: AppSpec): string {
+  if (spec.colors) return colorUpstreams(app);
+  return `upstream django_tiers_${app.name} {
     # gunicorn's socket; fail_timeout=0 so nginx never marks its only server down.
     server unix:${appPaths(app.name).socket} fail_timeout=0;
+}`;
+}
+
+/**
+ * Blue-green on one box: one upstream per color's gunicorn, and a map that
+ * picks the color of each request. Its default, the live color, comes from a
+ * one-line include that only django-tiers-switch-color writes (then checks
+ * and gracefully reloads nginx), so this file never changes on a switch. A
+ * request with the header X-Django-Tiers-Color: blue or green goes to that
+ * color (the smoke test of the idle one, as on the load balancer); any other
+ * value goes to the live color.
+ */
+function colorUpstreams(app: AppSpec): string {
+  const upstreams = COLORS.map((color) => `upstream ${colorPaths(app.name, color).upstream} {
+    # gunicorn's socket of the ${color} release; fail_timeout=0 so nginx never marks its only server down.
+    server unix:${colorPaths(app.name, color).socket} fail_timeout=0;
+}`);
+  return `${upstreams.join("\n")}
+# The color of each request: the live one (the include's \`default <color>;\`),
+# or the one ${COLOR_HEADER} names.
+map $http_x_django_tiers_color ${colorVariable(app)} {
+    include ${liveColorInclude(app.name)};
+${COLORS.map((color) => `    ${color} ${color};`).join("\n")}
 }`;
 }
 
@@ -248,14 +281,14 @@ ${forwarded}
  * phase verify polls it with the app's Host header. A load balancer that
  * sends the instance IP as Host must be handled where it is added.
  */
-function healthzLocation(app: AppSpec): string {
+function healthzLocation(spec: BoxSpec, app: AppSpec): string {
   return `    location = /healthz {
-        proxy_pass http://${upstreamName(app)};
+        proxy_pass http://${upstreamName(spec, app)};
         access_log off;
     }`;
 }
 
-function appLocations(app: AppSpec, filesOnS3: boolean): string {
+function appLocations(spec: BoxSpec, app: AppSpec, filesOnS3: boolean): string {
   const paths = appPaths(app.name);
   // With object storage, django-storages puts static and media on S3 and
   // renders their URLs there: nginx serves neither.
@@ -276,10 +309,10 @@ function appLocations(app: AppSpec, filesOnS3: boolean): string {
     }
 
 `;
-  return `${fileLocations}${healthzLocation(app)}
+  return `${fileLocations}${healthzLocation(spec, app)}
 
     location / {
-        proxy_pass http://${upstreamName(app)};
+        proxy_pass http://${upstreamName(spec, app)};
     }`;
 }
 
@@ -290,7 +323,7 @@ function appLocations(app: AppSpec, filesOnS3: boolean): string {
  */
 export function renderNginxSite(spec: BoxSpec, app: AppSpec): string {
   const paths = appPaths(app.name);
-  const head = `${HEADER}\n# Site of app ${app.name}; enabled as ${paths.nginxEnabled} by django-tiers-provision configure.\n${upstream(app)}\n`;
+  const head = `${HEADER}\n# Site of app ${app.name}; enabled as ${paths.nginxEnabled} by django-tiers-provision configure.\n${upstream(spec, app)}\n`;
   if (spec.tls.mode === "load-balancer") {
     // Behind the ALB: plain HTTP from the balancer only; static and media are on S3.
     return `${head}
@@ -300,7 +333,7 @@ server {
 ${BALANCER_ONLY}
 ${proxySettings(spec, app)}
 
-${appLocations(app, true)}
+${appLocations(spec, app, true)}
 }
 `;
   }
@@ -315,7 +348,7 @@ ${listen}
     server_name ${serverName(app)};
 ${proxySettings(spec, app)}
 
-${appLocations(app, spec.objectStorage !== undefined)}
+${appLocations(spec, app, spec.objectStorage !== undefined)}
 }
 `;
   }
@@ -339,7 +372,7 @@ server {
     ssl_certificate_key ${paths.certPrivkey};
 ${proxySettings(spec, app)}
 
-${appLocations(app, spec.objectStorage !== undefined)}
+${appLocations(spec, app, spec.objectStorage !== undefined)}
 }
 `;
 }
@@ -354,7 +387,7 @@ export function renderNginxPendingSite(spec: BoxSpec, app: AppSpec): string {
   return `${HEADER}
 # Site of app ${app.name} while its TLS certificate is pending; configure swaps
 # ${paths.nginxEnabled} to ${paths.nginxSite} once certbot has one.
-${upstream(app)}
+${upstream(spec, app)}
 
 server {
     listen 80;
@@ -363,7 +396,7 @@ ${proxySettings(spec, app)}
 
 ${acmeLocation()}
 
-${healthzLocation(app)}
+${healthzLocation(spec, app)}
 
     location / {
         default_type text/plain;

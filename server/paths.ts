@@ -3,6 +3,7 @@
  * rendered script reads comes from here, so the files agree with each other
  * and the policy checks can find them by path.
  */
+import type { Color } from "./types";
 import { assertAppName, assertVersion, MAX_APPS } from "./validate";
 
 export { defaultQueues } from "./validate";
@@ -22,6 +23,15 @@ export const DRAIN_SUPERVISOR_CONF = "/etc/supervisor/conf.d/django-tiers-drain.
 export const WORKER_WATCHDOG_SCRIPT = "/usr/local/sbin/django-tiers-worker-watchdog";
 /** Always rendered (comment-only without a Celery worker), so a box that drops Celery drops the job. */
 export const WORKER_WATCHDOG_CRON = "/etc/cron.d/django-tiers-worker-watchdog";
+/**
+ * Blue-green on one box: sends an app's traffic to a color (rewrites the
+ * app's live-color include, checks nginx, reloads it gracefully).
+ */
+export const SWITCH_COLOR_SCRIPT = "/usr/local/sbin/django-tiers-switch-color";
+/** Blue-green on one box: the live color and whether the idle one runs (LIVE_COLOR=, IDLE_RUNNING=), read by phase release. */
+export const COLORS_ENV = "/etc/django-tiers/colors.env";
+/** Blue-green on one box: each app's `<app>.live-color` (`default blue;`), included by its nginx map. */
+export const NGINX_COLOR_DIR = "/etc/nginx/django-tiers";
 /** Loads an app's environment (app.env, instance.env, secrets.env) and execs a command. */
 export const EXEC_WRAPPER = "/usr/local/bin/django-tiers-exec";
 /** Python helpers the provisioning script runs (secrets → env file, locked migrate). */
@@ -156,17 +166,63 @@ export interface ProgramRole {
   role: "single-box" | "app" | "worker";
   taskWorker: "celery" | "rq" | "none";
   beat?: boolean;
+  /** single-box role: blue-green on the box (two web programs per app). */
+  colors?: unknown;
+}
+
+/** The two colors of blue-green releases, in a fixed order. */
+export const COLORS: readonly Color[] = ["blue", "green"];
+
+/** One color's web program of an app on a box with blue-green releases. */
+export interface ColorPaths {
+  /** supervisor program `<app>-web-<color>`. */
+  program: string;
+  /** `/srv/apps/<app>/<color>`: symlink to that color's release, switched like `current`. */
+  link: string;
+  /** gunicorn's socket: `/run/django-tiers/<app>-<color>.sock`. */
+  socket: string;
+  /** Python of that color's release venv. */
+  python: string;
+  /** The program's output, captured by supervisor: `<logDir>/web-<color>.log`. */
+  log: string;
+  /** The nginx upstream of that color: `django_tiers_<app>_<color>`. */
+  upstream: string;
+}
+
+export function colorPaths(app: string, color: Color): ColorPaths {
+  const paths = appPaths(app);
+  if (!COLORS.includes(color)) throw new Error(`color ${JSON.stringify(color)} must be blue or green`);
+  const link = `${paths.root}/${color}`;
+  return {
+    program: `${app}-web-${color}`,
+    link,
+    socket: `${SOCKET_DIR}/${app}-${color}.sock`,
+    python: `${link}/venv/bin/python`,
+    log: `${paths.logDir}/web-${color}.log`,
+    upstream: `django_tiers_${app}_${color}`,
+  };
+}
+
+/** `/etc/nginx/django-tiers/<app>.live-color`: the one line a switch rewrites. */
+export function liveColorInclude(app: string): string {
+  assertAppName(app);
+  return `${NGINX_COLOR_DIR}/${app}.live-color`;
 }
 
 /**
  * Supervisor program names of an app on a box of `spec.role`: every program
- * on a single box (programNames); only `<app>-web` on an app server; on a
- * worker only `<app>-worker`, or only `<app>-beat` on the one worker with
- * `beat: true` (a second scheduler would send every periodic task twice).
+ * on a single box (programNames), with `<app>-web-blue` and `<app>-web-green`
+ * in place of `<app>-web` when it has blue-green releases (`colors`); only
+ * `<app>-web` on an app server; on a worker only `<app>-worker`, or only
+ * `<app>-beat` on the one worker with `beat: true` (a second scheduler would
+ * send every periodic task twice).
  */
 export function boxProgramNames(app: string, spec: ProgramRole): string[] {
   switch (spec.role) {
     case "single-box":
+      if (spec.colors !== undefined) {
+        return programNames(app, spec.taskWorker).flatMap((p) => (p === `${app}-web` ? COLORS.map((c) => colorPaths(app, c).program) : [p]));
+      }
       return programNames(app, spec.taskWorker);
     case "app":
       return programNames(app, "none");

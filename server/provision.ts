@@ -3,7 +3,11 @@
  * configure, release, verify) take a fresh Debian VM to a running box, and
  * whose `fetch release verify` rolls out a new release. Plus the two Python
  * helpers it runs. The script body is fixed; only its header comes from the
- * spec, so shellcheck over any rendering covers all of it.
+ * spec, so shellcheck over any rendering covers all of it. The one exception
+ * is blue-green on the box (`colors`): those boxes also get the colors part
+ * (server/colors.ts) and the lines of each phase that call it, so a box
+ * without colors runs exactly the script it always ran (shellcheck covers
+ * both renderings).
  */
 import {
   ACME_WEBROOT, APPS_DIR, BACKUP_DIR, boxProgramNames, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
@@ -11,6 +15,7 @@ import {
 } from "./paths";
 import { APPLY_CONFIG } from "./box-config";
 import { CLOUDWATCH_AGENT_SH } from "./cloudwatch-agent";
+import { colorsHeader, COLORS_SH } from "./colors";
 import { bashArray, bashAssoc, shellQuote } from "./quote";
 import type { BoxSpec, RenderedFile } from "./types";
 
@@ -102,7 +107,7 @@ declare -rA APP_RELEASE_PARAMETER=${assoc(spec, (a) => a.releaseParameter)}
 declare -rA APP_SECRET_ID=${assoc(spec, (a) => a.secretId)}
 declare -rA APP_WSGI=${assoc(spec, (a) => a.wsgiApplication)}
 declare -rA APP_PROGRAMS=${assoc(spec, (a) => boxProgramNames(a.name, spec).join(" "))}
-readonly PACKAGES=${bashArray(provisionPackages(spec))}
+${spec.colors ? colorsHeader(spec) : ""}readonly PACKAGES=${bashArray(provisionPackages(spec))}
 # The database and the cache: on this box (local) or external services (RDS, ElastiCache).
 readonly DB_MODE=${spec.database ? "external" : "local"}
 readonly DB_ENGINE=${spec.database?.engine ?? "postgres"}
@@ -136,7 +141,7 @@ readonly CONFIG_PARAMETER=${shellQuote(spec.configParameter)}
 readonly APPLY_CONFIG=${APPLY_CONFIG}
 readonly PROVISION_SCRIPT=${PROVISION_SCRIPT}
 `;
-  return header + PROVISION_BODY;
+  return header + provisionBody(spec.colors !== undefined);
 }
 
 /**
@@ -264,7 +269,13 @@ if __name__ == "__main__":
     main()
 `;
 
-const PROVISION_BODY = `readonly IMDS=http://169.254.169.254/latest
+/**
+ * The script's body. \`colored\` (blue-green on the box) adds the colors part
+ * and the lines that call it; without it the body is the same for every box.
+ */
+function provisionBody(colored: boolean): string {
+  const ifColored = (text: string, otherwise = ""): string => (colored ? text : otherwise);
+  return `readonly IMDS=http://169.254.169.254/latest
 # Seconds phase verify waits for /healthz (overridable for slow first boots).
 readonly VERIFY_TIMEOUT=\${DJANGO_TIERS_VERIFY_TIMEOUT:-180}
 
@@ -288,7 +299,7 @@ Usage: django-tiers-provision [PHASE...]
   PHASE...  run just those, in the order given; \`fetch release verify\` rolls out
             the release named by each app's release parameter.
   tls       (not a phase) request missing Let's Encrypt certificates; cron runs it.
-USAGE
+${ifColored("  colors    (not a phase) print each app's live color, and each color's release and program state.\n")}USAGE
 }
 
 # wait_for SECONDS WHAT COMMAND...: retry COMMAND once a second until it succeeds.
@@ -573,7 +584,7 @@ phase_fetch() {
     write_instance_env
   fi
   for app in "\${APPS[@]}"; do
-    fetch_release "$app"
+    ${ifColored("fetch_color_releases", "fetch_release")} "$app"
     fetch_secrets "$app"
   done
 }
@@ -738,7 +749,7 @@ all_certificates_present() {
 
 phase_configure() {
   local app
-  ensure_socket_dir
+  ensure_socket_dir${ifColored("\n  read_colors")}
   start_postgresql
   start_redis
   # A worker server answers no HTTP: it has no nginx.
@@ -746,7 +757,7 @@ phase_configure() {
     rm -f /etc/nginx/sites-enabled/default
     for app in "\${APPS[@]}"; do
       enable_site "$app"
-    done
+${ifColored(`      ensure_live_color_include "$app"\n`)}    done
     reload_nginx
   fi
   start_supervisor
@@ -995,8 +1006,8 @@ phase_release() {
   start_postgresql
   start_redis
   start_supervisor
-  for app in "\${APPS[@]}"; do
-    release_app "$app"
+${ifColored("  read_colors\n")}  for app in "\${APPS[@]}"; do
+    ${ifColored("release_app_colors", "release_app")} "$app"
   done
 }
 
@@ -1073,8 +1084,8 @@ verify_app() {
 
 phase_verify() {
   local app failed=0
-  for app in "\${APPS[@]}"; do
-    verify_app "$app" || failed=1
+${ifColored("  read_colors\n")}  for app in "\${APPS[@]}"; do
+    ${ifColored("verify_app_colors", "verify_app")} "$app" || failed=1
   done
   if [[ $ROLE == app && -L $APPS_DIR/\${APPS[0]}/current ]] && ((failed == 0)); then
     balancer_check || failed=1
@@ -1082,7 +1093,7 @@ phase_verify() {
   ((failed == 0)) || die "not every app is healthy"
 }
 
-# ---- main ----------------------------------------------------------------------
+${ifColored(`${COLORS_SH}\n`)}# ---- main ----------------------------------------------------------------------
 run_phase() {
   local start=$SECONDS
   phase=$1
@@ -1107,7 +1118,7 @@ main() {
   fi
   for p in "\${requested[@]}"; do
     case $p in
-      fetch | install | configure | release | verify | tls) ;;
+      fetch | install | configure | release | verify | tls${ifColored(" | colors")}) ;;
       -h | --help)
         usage
         return 0
@@ -1119,7 +1130,11 @@ main() {
         ;;
     esac
   done
-  # The cron retry of \`tls\` stays silent once every certificate exists.
+${ifColored(`  if [[ \${requested[*]} == colors ]]; then
+    print_colors
+    return 0
+  fi
+`)}  # The cron retry of \`tls\` stays silent once every certificate exists.
   if [[ \${requested[*]} == tls ]] && { [[ $TLS_MODE != letsencrypt ]] || all_certificates_present; }; then
     return 0
   fi
@@ -1145,3 +1160,4 @@ main() {
 
 main "$@"
 `;
+}

@@ -7,7 +7,7 @@
  * with a lifecycle hook also runs the drain watcher (django-tiers-drain).
  */
 import {
-  appPaths, boxProgramNames, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, DRAIN_SUPERVISOR_CONF, EXEC_WRAPPER, LOG_DIR, STATE_DIR,
+  appPaths, boxProgramNames, COLORS, colorPaths, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, DRAIN_SUPERVISOR_CONF, EXEC_WRAPPER, LOG_DIR, STATE_DIR,
   WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
 } from "./paths";
 import { bashAssoc } from "./quote";
@@ -26,6 +26,10 @@ interface Program {
   stopwaitsecs: number;
   log: string;
   why: string;
+  /** Working directory; default the app's `current` link. */
+  directory?: string;
+  /** Extra environment (supervisor syntax, appended to HOME, USER, LOGNAME). */
+  environment?: string;
 }
 
 function programs(spec: BoxSpec, app: AppSpec): Program[] {
@@ -74,7 +78,29 @@ function programs(spec: BoxSpec, app: AppSpec): Program[] {
       why: "rq: TERM is a warm shutdown (the running job finishes); stopwaitsecs covers the longest task.",
     });
   }
-  return list.filter((p) => wanted.has(p.name));
+  return list.flatMap((p) => (p.name === `${app.name}-web` && spec.colors ? colorWebPrograms(app, p) : [p])).filter((p) => wanted.has(p.name));
+}
+
+/**
+ * Blue-green on one box: the web program twice, once per color, each from
+ * its color's release link (its own venv and code) and with its color in
+ * DJANGO_TIERS_COLOR, which gunicorn.conf.py turns into its socket. The task
+ * programs stay on `current`, the live color's release.
+ */
+function colorWebPrograms(app: AppSpec, web: Program): Program[] {
+  const paths = appPaths(app.name);
+  return COLORS.map((color) => {
+    const c = colorPaths(app.name, color);
+    return {
+      ...web,
+      name: c.program,
+      command: web.command.replace(`${paths.python} `, `${c.python} `),
+      directory: c.link,
+      environment: `DJANGO_TIERS_COLOR="${color}"`,
+      log: c.log,
+      why: `gunicorn, ${color}: TERM drains requests for graceful_timeout; stopwaitsecs is longer. Socket ${c.socket}.`,
+    };
+  });
 }
 
 /**
@@ -95,9 +121,9 @@ export function renderSupervisorConf(spec: BoxSpec, app: AppSpec): string {
     (p) => `; ${p.why}
 [program:${p.name}]
 command=${EXEC_WRAPPER} ${app.name} ${p.command}
-directory=${paths.current}
+directory=${p.directory ?? paths.current}
 user=${app.name}
-environment=HOME="${paths.root}",USER="${app.name}",LOGNAME="${app.name}"
+environment=HOME="${paths.root}",USER="${app.name}",LOGNAME="${app.name}"${p.environment ? `,${p.environment}` : ""}
 umask=022
 autostart=true
 autorestart=true
@@ -118,9 +144,17 @@ stdout_logfile_backups=0
 ; Commands run through django-tiers-exec, which loads app.env and secrets.env.
 ; Before the first release "current" does not exist and the programs stay
 ; stopped; django-tiers-provision release starts them.
-
+${spec.colors ? COLORS_NOTE : ""}
 ${blocks.join("\n")}`;
 }
+
+/** The supervisor file's note on a box with blue-green releases. */
+const COLORS_NOTE = `; Blue-green on this box: one web program per color, each from its color's
+; release link; the worker and beat run "current", the live color's release.
+; Phase release starts, reloads and stops the colors (the idle one is stopped
+; when colors.idleRunning is false); after a reboot supervisor starts both
+; until the next rollout.
+`;
 
 /**
  * The drain watcher of a worker server with a lifecycle hook: a supervisor

@@ -183,6 +183,7 @@ function roleProblems(spec: BoxSpec): string[] {
     }
   }
   if (role !== "app") check(spec.color === undefined, `${where}: color is for app servers (the blue and green fleets)`);
+  colorsProblems(spec).forEach((p) => problems.push(p));
   if (role === "app") {
     check(spec.tls.mode === "load-balancer", `${where} needs tls.mode load-balancer (TLS ends at the ALB), got ${spec.tls.mode}`);
     check(spec.color === undefined || spec.color === "blue" || spec.color === "green", `color must be blue or green`);
@@ -230,6 +231,39 @@ function roleProblems(spec: BoxSpec): string[] {
       }
     }
   }
+  return problems;
+}
+
+/**
+ * Blue-green on one box (`colors`): only the single-box role has two web
+ * programs (the load-balanced tier has two fleets), and every app then needs
+ * the release pointer of each color.
+ */
+function colorsProblems(spec: BoxSpec): string[] {
+  const problems: string[] = [];
+  const colors = spec.colors;
+  // Without colors, colorReleaseParameters is unused (the app runs releaseParameter).
+  if (colors === undefined) return problems;
+  if (spec.role !== "single-box") {
+    problems.push(`role ${spec.role}: colors (blue-green on one box) is for the single-box role; app servers are blue or green through color`);
+  }
+  if (colors.live !== "blue" && colors.live !== "green") problems.push(`colors.live must be blue or green, got ${JSON.stringify(colors.live)}`);
+  if (typeof colors.idleRunning !== "boolean") problems.push(`colors.idleRunning must be true or false, got ${JSON.stringify(colors.idleRunning)}`);
+  spec.apps.forEach((app, i) => {
+    const where = `apps[${i}] (${JSON.stringify(app.name)})`;
+    const parameters = app.colorReleaseParameters;
+    if (parameters === undefined) {
+      problems.push(`${where}: colorReleaseParameters must name the blue and green release parameters (the box has colors)`);
+      return;
+    }
+    for (const color of ["blue", "green"] as const) {
+      const parameter = parameters[color];
+      if (parameter === undefined) problems.push(`${where}: colorReleaseParameters.${color} is missing (both colors need a release parameter)`);
+      else if (!SSM_PARAMETER.test(parameter)) problems.push(`${where}: colorReleaseParameters.${color} ${JSON.stringify(parameter)} is not an SSM parameter name`);
+    }
+    const extra = Object.keys(parameters).filter((k) => k !== "blue" && k !== "green");
+    if (extra.length > 0) problems.push(`${where}: colorReleaseParameters has ${extra.join(", ")}; only blue and green are allowed`);
+  });
   return problems;
 }
 

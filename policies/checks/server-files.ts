@@ -108,6 +108,12 @@ export const gunicornTimeoutBelowProxy: Check = {
  * SIGKILL (`stopwaitsecs` defaults to 10), so a stop or reload lets
  * in-flight requests finish. Refs: supervisor stopwaitsecs, gunicorn graceful_timeout.
  */
+/** The app's gunicorn programs: `<app>-web`, or `<app>-web-blue` and `<app>-web-green` on a blue-green box. */
+function webPrograms(a: AppView) {
+  const name = new RegExp(`^${a.files.app}-web(-(blue|green))?$`);
+  return Object.entries(a.programs).filter(([program]) => name.test(program));
+}
+
 export const gunicornGracefulWithinStopWait: Check = {
   id: "gunicorn-graceful-within-stopwaitsecs",
   title: "supervisor stopwaitsecs ≥ gunicorn graceful_timeout",
@@ -116,11 +122,13 @@ export const gunicornGracefulWithinStopWait: Check = {
   run: (plan) =>
     perApp(plan, "gunicorn", "gunicorn config", (a) => {
       const graceful = pyNumber(a.gunicorn!.graceful_timeout) ?? GUNICORN_DEFAULTS.graceful_timeout;
-      const web = a.programs[`${a.files.app}-web`];
       const where = a.files.supervisor?.path ?? a.files.gunicorn!.path;
-      if (!web) return [fileFinding(where, `no [program:${a.files.app}-web] runs this gunicorn config`)];
-      const wait = Number(web.stopwaitsecs ?? SUPERVISOR_DEFAULT_STOPWAITSECS);
-      return wait < graceful ? [fileFinding(where, `[program:${a.files.app}-web] stopwaitsecs ${wait} is below gunicorn graceful_timeout ${graceful}`)] : [];
+      const webs = webPrograms(a);
+      if (!webs.length) return [fileFinding(where, `no [program:${a.files.app}-web] (or -web-blue/-web-green) runs this gunicorn config`)];
+      return webs.flatMap(([name, web]) => {
+        const wait = Number(web.stopwaitsecs ?? SUPERVISOR_DEFAULT_STOPWAITSECS);
+        return wait < graceful ? [fileFinding(where, `[program:${name}] stopwaitsecs ${wait} is below gunicorn graceful_timeout ${graceful}`)] : [];
+      });
     }),
 };
 
@@ -155,7 +163,7 @@ export const gunicornBindLocal: Check = {
   run: (plan) =>
     perApp(plan, "gunicorn", "gunicorn config", (a) => {
       const binds = pyStrings(a.gunicorn!.bind);
-      const command = a.programs[`${a.files.app}-web`]?.command ?? "";
+      const command = webPrograms(a).map(([, web]) => web.command ?? "").join("\n");
       const cli = [...command.matchAll(/(?:--bind[= ]|-b\s+)(\S+)/g)].map((m) => m[1].replace(/^['"]|['"]$/g, ""));
       return [
         ...(!binds.length ? [fileFinding(a.files.gunicorn!.path, "bind is not set")] : []),
