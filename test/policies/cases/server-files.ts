@@ -26,7 +26,10 @@ export const SERVER_FILE_CASES: CaseTable = {
       { name: "stopwaitsecs 10", base: sb, breakIt: editing(SUPERVISOR, (c) => c.replace("stopwaitsecs=35", "stopwaitsecs=10")), message: /stopwaitsecs 10 is below gunicorn graceful_timeout 30/ },
       { name: "stopwaitsecs unset (supervisor default 10)", base: sb, breakIt: editing(SUPERVISOR, (c) => c.replace("stopwaitsecs=35\n", "")) },
       { name: "no web program", base: sb, breakIt: editing(SUPERVISOR, (c) => c.replace("[program:shop-web]", "[program:shop-gunicorn]")), message: /no \[program:shop-web\]/ },
+      // A blue-green box: each color's program is checked.
+      { name: "a color's program with stopwaitsecs 10", base: sb, breakIt: editing(SUPERVISOR, (c) => c.replace("[program:shop-web]", "[program:shop-web-green]").replace("stopwaitsecs=35", "stopwaitsecs=10")), message: /\[program:shop-web-green\] stopwaitsecs 10/ },
     ],
+    passes: [{ name: "a color's program waiting long enough", plan: variant(sb, (p) => editFile(p, SUPERVISOR, (c) => c.replace("[program:shop-web]", "[program:shop-web-blue]"))) }],
   },
   "gunicorn-worker-recycling": {
     fails: [{ name: "no jitter", base: sb, breakIt: editing(GUNICORN, (c) => c.replace("max_requests_jitter = 100\n", "")), message: /max_requests_jitter/ }],
@@ -36,6 +39,7 @@ export const SERVER_FILE_CASES: CaseTable = {
       { name: "bind 0.0.0.0", base: sb, breakIt: editing(GUNICORN, (c) => c.replace(/^bind = .*$/m, 'bind = "0.0.0.0:8000"')), message: /0\.0\.0\.0:8000/ },
       { name: "bind on the command line", base: sb, breakIt: editing(SUPERVISOR, (c) => c.replace("gunicorn -c", "gunicorn --bind 0.0.0.0:8000 -c")), message: /the web command binds/ },
       { name: "bind unset", base: sb, breakIt: editing(GUNICORN, (c) => c.replace(/^bind = .*\n/m, "")), message: /not set/ },
+      { name: "a color's program binding on the command line", base: sb, breakIt: editing(SUPERVISOR, (c) => c.replace("[program:shop-web]", "[program:shop-web-blue]").replace("gunicorn -c", "gunicorn --bind 0.0.0.0:8000 -c")), message: /the web command binds/ },
     ],
     passes: [{ name: "127.0.0.1 in a list", plan: variant(sb, (p) => editFile(p, GUNICORN, (c) => c.replace(/^bind = .*$/m, 'bind = ["127.0.0.1:8000"]'))) }],
   },
