@@ -36,7 +36,8 @@ export function provisionPackages(spec: BoxSpec): string[] {
   else packages.push("default-mysql-client", "python3-mysqldb");
   // App and worker servers never run Redis: without ElastiCache, Django's local-memory cache.
   if (!spec.cache && spec.role === "single-box") packages.push("redis-server");
-  if (spec.objectStorage) packages.push("python3-django-storages", "python3-boto3");
+  // bookworm splits django-storages: the S3 backend (storages.backends.s3boto3) is its own package.
+  if (spec.objectStorage) packages.push("python3-django-storages", "python3-django-storages-boto3", "python3-boto3");
   // kombu's SQS transport: boto3 for the API, pycurl for its long polling.
   if (spec.broker?.kind === "sqs") packages.push(...["python3-boto3", "python3-pycurl"].filter((p) => !packages.includes(p)));
   if (spec.taskWorker === "celery") packages.push("python3-celery");

@@ -334,7 +334,7 @@ describe("external services (RDS, ElastiCache, S3)", () => {
 
   it("installs clients instead of servers, and django-storages for S3", () => {
     const packages = provisionPackages(external);
-    expect(packages).toEqual(expect.arrayContaining(["postgresql-client", "python3-django-storages", "python3-boto3"]));
+    expect(packages).toEqual(expect.arrayContaining(["postgresql-client", "python3-django-storages", "python3-django-storages-boto3", "python3-boto3"]));
     expect(packages).not.toContain("postgresql");
     expect(packages).not.toContain("redis-server");
     expect(provisionPackages(local)).toEqual(expect.arrayContaining(["postgresql", "redis-server"]));

@@ -16,7 +16,7 @@ import { Host, Lan, mustRun, progress, RUN_ROOT, runLogged, type Result } from "
 
 export const APP = "mysite";
 export const SAMPLE_APP = path.resolve(__dirname, "../../examples/apps/mysite");
-const LOAD_SCRIPT = path.join(__dirname, "load.py");
+export const LOAD_SCRIPT = path.join(__dirname, "load.py");
 const HOST_PYTHON = "/usr/bin/python3";
 
 /** The stack's single box for the sample app: one app, the given TLS mode and worker. */
@@ -53,6 +53,33 @@ export function sampleSpec(options: { domain?: string; taskWorker: "celery" | "r
   };
 }
 
+/**
+ * One server of the load-balanced tier's app fleet, as tiers/fleet.ts builds
+ * its spec from the single box's: role "app" with its color, TLS ended at the
+ * load balancer (nginx trusts only `trustedCidr`, the VPC's stand-in), and
+ * everything that holds data off the box: the database, the cache (also
+ * Celery's broker) and S3 for static and media files.
+ */
+export function fleetServerSpec(options: {
+  domain: string;
+  color: "blue" | "green";
+  trustedCidr: string;
+  database: { host: string; user: string };
+  cacheHost: string;
+  workers?: number;
+}): BoxSpec {
+  return {
+    ...sampleSpec({ taskWorker: "celery", domain: options.domain, workers: options.workers }),
+    role: "app",
+    color: options.color,
+    configParameter: `/django-tiers/servers-test/app-${options.color}/config`,
+    tls: { mode: "load-balancer", trustedCidrs: [options.trustedCidr] },
+    database: { engine: "postgres", host: options.database.host, port: 5432, user: options.database.user },
+    cache: { host: options.cacheHost, port: 6379 },
+    objectStorage: { staticBucket: "django-tiers-servers-test-static", mediaBucket: "django-tiers-servers-test-media" },
+  };
+}
+
 /** Every package any box variant's phase install ensures: what the cached image holds. */
 export function imagePackages(): string[] {
   const all = new Set<string>();
@@ -61,6 +88,10 @@ export function imagePackages(): string[] {
       for (const p of provisionPackages(sampleSpec({ domain, taskWorker }))) all.add(p);
     }
   }
+  const fleetServer = fleetServerSpec({
+    domain: "example.test", color: "blue", trustedCidr: "10.0.0.0/16", database: { host: "10.0.0.2", user: "django" }, cacheHost: "10.0.0.3",
+  });
+  for (const p of provisionPackages(fleetServer)) all.add(p);
   return [...all].sort();
 }
 
@@ -189,6 +220,21 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
     const summary = result.output.split("\n").filter((l) => / (done in|FAILED|ERROR)/.test(l)).map((l) => l.replace(/^\S+ /, "")).join("; ");
     progress(`[${this.host.name}] provision ${phases.join(" ")}: exit ${result.status} in ${((Date.now() - started) / 1000).toFixed(1)}s (${summary})`);
     return result;
+  }
+
+  /** provision without blocking the event loop: several hosts provisioned at once. */
+  async provisionAsync(phases: string[], timeoutMs = 420_000): Promise<Result> {
+    const started = Date.now();
+    const result = await this.host.execAsync([PROVISION_SCRIPT, ...phases], { timeoutMs });
+    const summary = result.output.split("\n").filter((l) => / (done in|FAILED|ERROR)/.test(l)).map((l) => l.replace(/^\S+ /, "")).join("; ");
+    progress(`[${this.host.name}] provision ${phases.join(" ")}: exit ${result.status} in ${((Date.now() - started) / 1000).toFixed(1)}s (${summary})`);
+    return result;
+  }
+
+  async mustProvisionAsync(phases: string[], timeoutMs?: number): Promise<string> {
+    const result = await this.provisionAsync(phases, timeoutMs);
+    if (result.status !== 0) throw new Error(`[${this.host.name}] provision ${phases.join(" ")} failed:\n${result.output.slice(-8000)}`);
+    return result.output;
   }
 
   mustProvision(phases: string[], timeoutMs?: number): string {
@@ -382,7 +428,10 @@ export interface LoadReport {
   ok: number;
   failed: number;
   statuses: Record<string, number>;
+  /** The first 200 failures (in completion order). */
   failures: Array<{ t: number; path: string; status: number | null; error: string | null }>;
+  /** Start times (s since the loop began) of the first and last failure, over all of them; null with none. */
+  failureWindow: { first: number; last: number } | null;
   successTail: number;
   seconds: number;
 }
@@ -396,8 +445,9 @@ export interface LoadRun {
 
 export function describeLoad(label: string, report: LoadReport): void {
   const first = report.failures[0];
+  const window = report.failureWindow ?? (first ? { first: first.t, last: report.failures[report.failures.length - 1]!.t } : null);
   progress(`${label}: ${report.total} requests in ${report.seconds}s, ${report.failed} failed ${JSON.stringify(report.statuses)}` +
-    (first ? `; failures from t=${first.t}s to t=${report.failures[report.failures.length - 1]!.t}s (first: ${first.status ?? first.error})` : ""));
+    (first && window ? `; failures from t=${window.first}s to t=${window.last}s (first: ${first.status ?? first.error})` : ""));
 }
 
 /**

@@ -63,6 +63,37 @@ export function runLogged(argv: string[], options: { timeoutMs?: number; input?:
   }
 }
 
+/**
+ * runLogged without blocking the event loop, so several hosts can be
+ * provisioned at once: the same output-in-a-file rule, the same timeout
+ * (SIGKILL), the same Result. Never rejects on a non-zero status.
+ */
+export function runLoggedAsync(argv: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Result> {
+  fs.mkdirSync(RUN_ROOT, { recursive: true });
+  const logFile = path.join(RUN_ROOT, `cmd-${process.pid}-${crypto.randomBytes(4).toString("hex")}.log`);
+  const fd = fs.openSync(logFile, "w");
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  return new Promise<Result>((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, fd], env: options.env ?? { PATH: HOST_PATH, LC_ALL: "C.UTF-8" } });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    const finish = (status: number | null, error?: Error) => {
+      clearTimeout(timer);
+      fs.closeSync(fd);
+      const output = fs.readFileSync(logFile, "utf8");
+      fs.rmSync(logFile, { force: true });
+      if (error) reject(new Error(`${argv.join(" ")}: ${error.message}\n${output.slice(-4000)}`));
+      else if (timedOut) reject(new Error(`${argv.join(" ")}: timed out after ${timeoutMs} ms\n${output.slice(-4000)}`));
+      else resolve({ status, output });
+    };
+    child.on("error", (error) => finish(null, error));
+    child.on("close", (code) => finish(code));
+  });
+}
+
 /** runLogged that throws (with the output) unless the command succeeds. */
 export function mustRun(argv: string[], options: Parameters<typeof runLogged>[1] = {}): string {
   const result = runLogged(argv, options);
@@ -234,6 +265,10 @@ export class Lan {
   }
 }
 
+/** The units boot() starts, in this order. */
+export const BOOT_UNITS = ["postgresql", "redis", "nginx", "supervisor", "cron"] as const;
+export type BootUnit = (typeof BOOT_UNITS)[number];
+
 /** One simulated VM. */
 export class Host {
   readonly ns: string;
@@ -285,6 +320,13 @@ export class Host {
     // options.env is the command's environment inside the host (above), not the one `ip` runs with.
     return runLogged(["ip", "netns", "exec", this.ns, "chroot", this.root, "/usr/bin/env", "-i", ...env, ...argv],
       { timeoutMs: options.timeoutMs, input: options.input });
+  }
+
+  /** exec without blocking the event loop (see runLoggedAsync): for work several hosts do at once. */
+  execAsync(argv: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Result> {
+    const env = Object.entries({ PATH: HOST_PATH, LC_ALL: "C.UTF-8", HOME: "/root", ...options.env }).map(([k, v]) => `${k}=${v}`);
+    return runLoggedAsync(["ip", "netns", "exec", this.ns, "chroot", this.root, "/usr/bin/env", "-i", ...env, ...argv],
+      { timeoutMs: options.timeoutMs });
   }
 
   mustExec(argv: string[], options: Parameters<Host["exec"]>[1] = {}): string {
@@ -358,8 +400,19 @@ export class Host {
    *     postgresql@15-main (pg_ctlcluster start), redis-server (as redis,
    *     RuntimeDirectory=redis), nginx, supervisor (which starts every
    *     autostart program: gunicorn, the worker, beat) and cron.
+   * `units` leaves out what a kind of VM does not have: the image holds every
+   * role's packages, but a fleet's app server installs no PostgreSQL or Redis
+   * (server/provision.ts provisionPackages), so nothing of theirs is enabled there.
    */
-  boot(): void {
+  boot(units: readonly BootUnit[] = BOOT_UNITS): void {
+    const start: Record<BootUnit, string> = {
+      postgresql: `pg_lsclusters --no-header | while read -r version cluster _; do pg_ctlcluster "$version" "$cluster" start; done`,
+      redis: `install -d -o redis -g redis -m 0755 /run/redis
+(cd / && runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize yes)`,
+      nginx: "nginx",
+      supervisor: "supervisord -c /etc/supervisor/supervisord.conf",
+      cron: "cron",
+    };
     this.mustSh(`set -e
 for f in /usr/lib/tmpfiles.d/*.conf /etc/tmpfiles.d/*.conf; do
   [ -e "$f" ] || continue
@@ -372,13 +425,7 @@ for f in /usr/lib/tmpfiles.d/*.conf /etc/tmpfiles.d/*.conf; do
     install -d -m "$mode" -o "$user" -g "$group" "$p"
   done < <(grep -v '^#' "$f")
 done`);
-    this.mustSh(`set -e
-pg_lsclusters --no-header | while read -r version cluster _; do pg_ctlcluster "$version" "$cluster" start; done
-install -d -o redis -g redis -m 0755 /run/redis
-(cd / && runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize yes)
-nginx
-supervisord -c /etc/supervisor/supervisord.conf
-cron`, { timeoutMs: 60_000 });
+    this.mustSh(`set -e\n${BOOT_UNITS.filter((u) => units.includes(u)).map((u) => start[u]).join("\n")}`, { timeoutMs: 60_000 });
   }
 
   destroy(): void {

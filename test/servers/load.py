@@ -7,7 +7,8 @@ Each thread keeps one HTTP/1.1 connection to nginx (reconnecting after an
 error) and cycles through the paths. It stops at the first of: max requests,
 max seconds, or the stop file appearing. Prints one JSON object: totals,
 every failure (time since start, path, status or error) and the longest run
-of successes at the end. A request fails on any status but 200 and on any
+of successes at the end, and the start times of the first and last failure
+(the list of failures is cut at 200; those two are over all of them). A request fails on any status but 200 and on any
 connection error or timeout. Timings are reported, never judged: the test
 asserts counts.
 """
@@ -114,6 +115,7 @@ def main():
         "failed": len(failures),
         "statuses": statuses,
         "failures": failures[:200],
+        "failureWindow": {"first": min(f["t"] for f in failures), "last": max(f["t"] for f in failures)} if failures else None,
         "successTail": tail,
         "seconds": round(time.monotonic() - start, 3),
     }))

@@ -2,10 +2,12 @@
 # Installs, from Debian's packages, what the real-host harness of
 # test/servers/ needs on the machine that runs it: debootstrap (the host
 # images), iproute2 (ip netns, veth, bridges), curl (requests into the
-# namespaces), wrk (bench/servers), util-linux (mount, nsenter, flock) and
-# rsync-free coreutils. Idempotent and non-interactive; run as root on Debian
-# (CI calls it before `npm test`). The host images themselves are built by the
-# tests and cached under /var/cache/django-tiers/hosts.
+# namespaces), wrk (bench/servers), util-linux (mount, nsenter, flock),
+# haproxy (the ALB's stand-in in test/servers/load-balanced.test.ts, a test
+# fixture that no stack deploys) and rsync-free coreutils. Idempotent and
+# non-interactive; run as root on Debian (CI calls it before `npm test`). The
+# host images themselves are built by the tests and cached under
+# /var/cache/django-tiers/hosts.
 set -euo pipefail
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -14,7 +16,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-readonly PACKAGES=(debootstrap iproute2 curl wrk util-linux procps psmisc ca-certificates openssl)
+readonly PACKAGES=(debootstrap iproute2 curl wrk util-linux procps psmisc ca-certificates openssl haproxy)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
