@@ -1,6 +1,7 @@
 /**
  * `npm run promote -- --stack prod --release v42 [--canary 10]`: blue-green
- * promotion of a load-balanced stack, on the Pulumi Automation API. Also
+ * promotion of a load-balanced stack, or of a box stack with
+ * `boxReleases: blue-green`, on the Pulumi Automation API. Also
  * `--rollback [--scale-up]` and `--finish`. What it does, step by step:
  * docs/runbooks/promote-and-rollback.md; the state machine: promote/machine.ts.
  *

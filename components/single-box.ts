@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderBox, renderUserDataBase64 } from "../server";
-import type { BoxSpec, RenderedFile } from "../server/types";
+import type { BoxSpec, Color, RenderedFile } from "../server/types";
 import { BoxConfig, boxConfigParameterName } from "./box-config";
 import { Component, Transform, stackTags } from "./component";
 import { debianAmi, serverInstanceRole } from "./instance-role";
@@ -40,6 +40,29 @@ export interface SingleBoxArgs {
    * @example { mysite: "3f2a9c1b7d0e" }
    */
   releases: Record<string, string>;
+  /**
+   * Blue-green releases on the box (the `boxReleases: blue-green` setting):
+   * each app runs two gunicorn programs, one per color, each from its own
+   * release, and nginx sends traffic to `live` (a request with the header
+   * `X-Django-Tiers-Color: <color>` previews that color). This sets the
+   * spec's `colors`; every app of `spec` then needs `colorReleaseParameters`,
+   * and `access.parameterArns` must include those parameters. Like
+   * `releases`, a change (a promotion step: a color's release, the live
+   * color, the idle color started or stopped) re-runs the rollout through
+   * the SSM association, which switches nginx by a graceful reload; nothing
+   * is stopped or replaced. Memory: while the idle color runs, the box holds
+   * two gunicorn pools per app.
+   * @default undefined (one gunicorn per app, released in place)
+   * @example { live: "blue", idleRunning: false, releases: { blue: "3f2a9c1b7d0e", green: "9d8e7f6a5b4c" } }
+   */
+  colors?: {
+    /** The color nginx sends traffic to. */
+    live: Color;
+    /** Whether the idle color's gunicorn runs (during a promotion and its rollback window). */
+    idleRunning: boolean;
+    /** The release label each color runs (what its pointer names). */
+    releases: Record<Color, string>;
+  };
   /**
    * The generation of the apps' secrets (the `secretsRotation` setting). A
    * change re-runs the rollout too, which rewrites secrets.env, resets the
@@ -121,6 +144,8 @@ export class SingleBox extends Component {
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly roleArn: pulumi.Output<string>;
   public readonly logGroupName: pulumi.Output<string>;
+  /** What the box runs, as rendered: the spec given, with its configuration pointer, log group and `colors`. */
+  public readonly spec: pulumi.Output<BoxSpec>;
   /** Every file rendered for the box (the content of its configuration document). */
   public readonly files: pulumi.Output<RenderedFile[]>;
   public readonly nodes: {
@@ -135,14 +160,32 @@ export class SingleBox extends Component {
 
   constructor(name: string, args: SingleBoxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("SingleBox", name, opts);
+    const colors = args.colors;
+    if (colors) {
+      if (colors.live !== "blue" && colors.live !== "green") throw new Error(`SingleBox ${name}: colors.live must be "blue" or "green" (got ${JSON.stringify(colors.live)})`);
+      for (const c of ["blue", "green"] as const) {
+        if (!/^[A-Za-z0-9._-]{1,64}$/.test(colors.releases?.[c] ?? "")) {
+          throw new Error(`SingleBox ${name}: colors.releases.${c} must be a release label of 1–64 characters of [A-Za-z0-9._-] (got ${JSON.stringify(colors.releases?.[c])})`);
+        }
+      }
+    }
     const architecture = args.architecture ?? "arm64";
     const logGroupName = `/django-tiers/${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     // The CloudWatch agent ships the box's logs to its log group and publishes its memory and disk use.
-    const spec = pulumi.output(args.spec).apply((sp): BoxSpec => ({
-      ...sp,
-      configParameter: boxConfigParameterName("single-box"),
-      cloudWatch: { logGroupName, autoScalingGroup: false },
-    } as BoxSpec));
+    const spec = pulumi.output(args.spec).apply((sp): BoxSpec => {
+      if (colors) {
+        const missing = sp.apps.filter((app) => !app.colorReleaseParameters?.blue || !app.colorReleaseParameters?.green).map((app) => app.name);
+        if (missing.length) throw new Error(`SingleBox ${name}: with colors, every app of spec needs colorReleaseParameters for blue and green (missing for ${missing.join(", ")})`);
+      }
+      if (sp.colors && !colors) throw new Error(`SingleBox ${name}: spec.colors is set from the colors argument (which also re-runs the rollout on a change); give colors instead`);
+      return {
+        ...sp,
+        configParameter: boxConfigParameterName("single-box"),
+        cloudWatch: { logGroupName, autoScalingGroup: false },
+        ...(colors ? { colors: { live: colors.live, idleRunning: colors.idleRunning } } : {}),
+      } as BoxSpec;
+    });
+    this.spec = spec;
     this.files = spec.apply(renderBox);
     // Every rendered file, in the artifacts bucket: phase fetch applies it at boot and on every rollout.
     const config = new BoxConfig(this.childName("config"), { role: "single-box", files: this.files, bucket: args.access.artifactsBucket }, { parent: this });
@@ -249,12 +292,14 @@ export class SingleBox extends Component {
 
     // A release changes only this association's parameters: SSM re-runs the rollout on the running box.
     const releaseList = Object.entries(args.releases).sort(([x], [y]) => x.localeCompare(y)).map(([app, v]) => `${app}=${v}`).join(" ");
+    // With blue-green, each promotion step (a color's release, the live color, the idle one started or stopped) is a new comment too.
+    const colorList = colors ? `; colors: live=${colors.live} blue=${colors.releases.blue} green=${colors.releases.green} idle=${colors.idleRunning ? "running" : "stopped"}` : "";
     const rollout = this.child(aws.ssm.Association, "rollout", {
       name: "AWS-RunShellScript",
       targets: [{ key: "InstanceIds", values: [instance.id] }],
       parameters: {
         // The versions in the comment are what make SSM re-run it: a new release, secret generation or configuration.
-        commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}; secrets: ${args.secretsGeneration ?? "initial"}; config: ${config.version}`,
+        commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}${colorList}; secrets: ${args.secretsGeneration ?? "initial"}; config: ${config.version}`,
         executionTimeout: "1800",
       },
       complianceSeverity: "HIGH",

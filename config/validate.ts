@@ -77,6 +77,17 @@ export interface Settings {
     /** Percent of traffic the idle color gets (a canary). */
     canaryWeight: number;
   };
+  /**
+   * A box tier with boxReleases: blue-green: two gunicorn programs per app
+   * on the one box, nginx sending traffic to the live one.
+   */
+  boxColors?: {
+    liveColor: "blue" | "green";
+    /** Pinned release per color; absent: the release built from the app folders now. */
+    releases: { blue?: string; green?: string };
+    /** The idle color's gunicorn runs (during a promotion and its rollback window). */
+    idleRunning: boolean;
+  };
   /** load-balanced: the CDN in front of the load balancer. */
   cdn: "none" | "cloudfront" | "cloudflare";
   /** load-balanced with a task worker: the worker fleet and its broker. */
@@ -312,13 +323,30 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     "liveColor", "blueRelease", "greenRelease", "idleFleet", "canaryWeight", "fleetMinSize", "fleetMaxSize", "fleetTargetCpu",
     "cdn", "taskQueueBroker", "taskQueues", "workerInstanceType", "workerMinSize", "workerMaxSize",
   ];
+  // Blue-green on one box (boxReleases: blue-green): the color settings apply, a canary does not.
+  const boxColorKeys: SettingKey[] = ["liveColor", "blueRelease", "greenRelease", "idleFleet"];
   let fleet: Settings["fleet"];
   let taskQueue: Settings["taskQueue"];
+  let boxColors: Settings["boxColors"];
   if (preset.front !== "alb") {
+    const blueGreen = v.boxReleases === "blue-green";
     for (const key of fleetOnly) {
-      if (!defaults(key)) problem(key, `applies to the load-balanced tier only (this stack's tier is ${v.tier})`, `leave it unset, or tier: load-balanced`);
+      if (defaults(key) || (blueGreen && boxColorKeys.includes(key))) continue;
+      if (key === "canaryWeight" && blueGreen) {
+        problem(key, `has no canary on one box: nginx sends all traffic to the live color and a promotion switches it at once (a canary needs the load balancer's weights; this stack's tier is ${v.tier})`, "leave it unset (0), or tier: load-balanced");
+      } else if (boxColorKeys.includes(key)) {
+        problem(key, `applies to the load-balanced tier, or to a box tier with boxReleases: blue-green (this stack's tier is ${v.tier} and boxReleases is in-place)`, "leave it unset, or set boxReleases: blue-green");
+      } else {
+        problem(key, `applies to the load-balanced tier only (this stack's tier is ${v.tier})`, `leave it unset, or tier: load-balanced`);
+      }
+    }
+    if (blueGreen) {
+      boxColors = { liveColor: v.liveColor, releases: { blue: v.blueRelease, green: v.greenRelease }, idleRunning: v.idleFleet === "running" };
     }
   } else {
+    if (!defaults("boxReleases")) {
+      problem("boxReleases", "applies to the box tiers only: the load-balanced tier always releases blue-green, through its two fleets", "leave it unset on tier load-balanced");
+    }
     if (seen.size === 0 || !v.cloudflareZoneId) {
       problem("domains", "the load-balanced tier needs at least one domain in a Cloudflare zone (cloudflareZoneId): the load balancer's certificate is validated through DNS records there", "one or more host names, with cloudflareZoneId");
     }
@@ -386,6 +414,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     secretsRotation: v.secretsRotation,
     relaxedChecks: v.relaxedChecks,
     fleet,
+    boxColors,
     cdn: v.cdn,
     taskQueue,
   };

@@ -10,25 +10,53 @@ import { DnsRecords } from "../components/dns";
 import { Monitoring } from "../components/monitoring";
 import { SingleBox } from "../components/single-box";
 import type { Settings } from "../config/validate";
-import type { BoxSpec, RenderedFile } from "../server/types";
+import type { BoxSpec, Color, RenderedFile } from "../server/types";
+import { COLORS, builtRelease } from "./fleet";
 import { BACKUP_PREFIX, commonSpec, deployFoundation } from "./foundation";
 import type { Deployment } from "./types";
 
 export { NGINX_KEEPALIVE_TIMEOUT, NGINX_PROXY_READ_TIMEOUT } from "./foundation";
 
-export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions = {}): Deployment {
-  const f = deployFoundation(s, opts);
+/** What each color of a blue-green box runs: nginx sends all traffic to the live one (no canary on one box). */
+export function boxColorPlan(s: Settings): Record<Color, { release: string; running: boolean; weight: number }> {
+  const colors = s.boxColors;
+  if (!colors) throw new Error("boxColorPlan: the stack does not release blue-green (boxReleases is in-place)");
+  const built = builtRelease(s);
+  const plan = {} as Record<Color, { release: string; running: boolean; weight: number }>;
+  for (const color of COLORS) {
+    const live = color === colors.liveColor;
+    plan[color] = { release: colors.releases[color] ?? built, running: live || colors.idleRunning, weight: live ? 100 : 0 };
+  }
+  return plan;
+}
+
+/** A box tier's deployment, with its box (its spec and children, for tests and for stacks that build on it). */
+export type BoxDeployment = Deployment & { box: SingleBox };
+
+export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions = {}): BoxDeployment {
+  // Blue-green (boxReleases: blue-green): each color's release pointer, as on the load-balanced tier.
+  const boxColors = s.boxColors;
+  const plan = boxColors ? boxColorPlan(s) : undefined;
+  const built = boxColors ? builtRelease(s) : undefined;
+  const f = deployFoundation(s, opts, plan
+    ? { releaseVersion: built, releaseChannels: { blue: plan.blue.release, green: plan.green.release } }
+    : {});
   const { notes, network, key, alerts, artifacts, clients, database, cache, files, apps } = f;
   if (files) {
     notes.push("Static and media files are on S3 and private: browsers get signed URLs until a CDN fronts the buckets (the cdn add-on).");
   }
 
+  const channelNames = (color: Color) => pulumi.all(apps.map((a) => (plan ? a.release.channels[color].parameterName : undefined)));
   const spec: pulumi.Output<Omit<BoxSpec, "configParameter">> = pulumi
-    .all([commonSpec(s, f), pulumi.all(apps.map((a) => a.release.parameterName))])
-    .apply(([common, parameterNames]): Omit<BoxSpec, "configParameter"> => ({
+    .all([commonSpec(s, f), pulumi.all(apps.map((a) => a.release.parameterName)), channelNames("blue"), channelNames("green")])
+    .apply(([common, parameterNames, blueNames, greenNames]): Omit<BoxSpec, "configParameter"> => ({
       ...common,
       role: "single-box" as const,
-      apps: common.apps.map((app, i) => ({ ...app, releaseParameter: parameterNames[i] })),
+      apps: common.apps.map((app, i) => ({
+        ...app,
+        releaseParameter: parameterNames[i],
+        ...(plan ? { colorReleaseParameters: { blue: blueNames[i]!, green: greenNames[i]! } } : {}),
+      })),
       tls: s.dns ? { mode: "letsencrypt" as const, email: s.dns.acmeEmail } : { mode: "none" as const },
     }));
   const backupPrefix = BACKUP_PREFIX;
@@ -41,13 +69,20 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
     rootVolumeGb: s.box.rootVolumeGb,
     spec,
     releases: Object.fromEntries(apps.map(({ app, release }) => [app.name, release.version])),
+    ...(boxColors && plan
+      ? { colors: { live: boxColors.liveColor, idleRunning: boxColors.idleRunning, releases: { blue: plan.blue.release, green: plan.green.release } } }
+      : {}),
     secretsGeneration: s.secretsRotation,
     access: {
       artifactsBucket: artifacts.bucketName,
       artifactsBucketArn: artifacts.bucketArn,
       backupPrefix,
       secretArns: apps.map((a) => a.secrets.secretArn),
-      parameterArns: apps.map((a) => a.release.parameterArn),
+      // With blue-green, the box also reads each color's pointer.
+      parameterArns: [
+        ...apps.map((a) => a.release.parameterArn),
+        ...(plan ? apps.flatMap((a) => COLORS.map((c) => a.release.channels[c].parameterArn)) : []),
+      ],
       kmsKeyArn: key.arn,
       fileBucketArns: files?.bucketArns,
     },
@@ -85,11 +120,26 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
     notes.push(`deletionProtection is off (${s.environment}): the box can be terminated and its root volume is deleted with it; backups remain.`);
   }
 
+  if (boxColors && plan) {
+    const live = boxColors.liveColor;
+    const idle: Color = live === "blue" ? "green" : "blue";
+    notes.push(
+      `Blue-green on one box: ${live} is live with release ${plan[live].release}` +
+        (boxColors.idleRunning
+          ? `; ${idle} runs release ${plan[idle].release} beside it (two gunicorn pools per app: size the box's memory for both), previewed with the header X-Django-Tiers-Color: ${idle}.`
+          : `; ${idle}'s gunicorn is stopped. \`npm run promote\` deploys a new release there, checks it and switches nginx to it.`),
+    );
+    if (!boxColors.releases[live]) {
+      notes.push(`The live color's release is not pinned (${live}Release unset): a change to the app folders rolls the live color in place. Promote (which pins it) to release through the idle color.`);
+    }
+  }
+
   const siteUrls = hosts.length > 0
     ? pulumi.output(hosts.map((h) => `https://${h}/`))
     : box.publicDns.apply((dns) => [`http://${dns}/`]);
 
   return {
+    box,
     tier: s.tier,
     environment: s.environment,
     outputs: {
@@ -102,8 +152,16 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
       artifactsBucket: artifacts.bucketName,
       logsBucket: artifacts.logsBucketName,
       alertTopicArn: alerts.topicArn,
-      releases: pulumi.output(Object.fromEntries(apps.map(({ app, release }) => [app.name, release.version]))),
+      releases: pulumi.output(Object.fromEntries(apps.map(({ app, release }) => [app.name, boxColors && plan ? plan[boxColors.liveColor].release : release.version]))),
       secretArns: pulumi.all(Object.fromEntries(apps.map(({ app, secrets }) => [app.name, secrets.secretArn]))),
+      ...(boxColors && plan && built
+        ? {
+            liveColor: pulumi.output(boxColors.liveColor),
+            // What `npm run promote` reads; a box has no target group (nginx on the box switches the colors).
+            colors: pulumi.output(plan),
+            builtRelease: pulumi.output(built),
+          }
+        : {}),
     },
     serverFiles: box.files.apply((files): Record<string, RenderedFile[]> => ({ "single-box": files })),
     notes,

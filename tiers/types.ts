@@ -12,14 +12,16 @@ export interface StackOutputs {
   publicIp?: pulumi.Output<string>;
   instanceId?: pulumi.Output<string>;
   sessionCommand?: pulumi.Output<string>;
-  /** load-balanced: the fleet that takes the traffic. */
+  /** load-balanced, or a box tier with boxReleases: blue-green: the color that takes the traffic. */
   liveColor?: pulumi.Output<string>;
   /**
-   * load-balanced: each fleet's release, whether it has servers, its share
-   * of the traffic (percent) and its target group (read by `npm run promote`).
+   * load-balanced, or a box tier with boxReleases: blue-green: each color's
+   * release, whether it runs, its share of the traffic (percent) and, on the
+   * load-balanced tier only, its target group, group and minimum size (read
+   * by `npm run promote`, which tells a box by the missing target group).
    */
-  colors?: pulumi.Output<Record<"blue" | "green", { release: string; running: boolean; weight: number; targetGroupArn: string; autoScalingGroup: string; minSize: number }>>;
-  /** load-balanced: the release built from the app folders now (what `npm run promote` deploys by default). */
+  colors?: pulumi.Output<Record<"blue" | "green", { release: string; running: boolean; weight: number; targetGroupArn?: string; autoScalingGroup?: string; minSize?: number }>>;
+  /** load-balanced, or a box tier with boxReleases: blue-green: the release built from the app folders now (what `npm run promote` deploys by default). */
   builtRelease?: pulumi.Output<string>;
   /** load-balanced: the load balancer's DNS name (the domains point at it, or at the CDN). */
   loadBalancerDnsName?: pulumi.Output<string>;

@@ -105,13 +105,14 @@ export const awsTargetHealth: TargetHealth = {
   },
 };
 
-/** GET with the color header; a redirect is an answer (not followed), a network error or timeout is status 0. */
+/** GET with the color header (when given); a redirect is an answer (not followed), a network error or timeout is status 0. */
 export const fetchSmokeTest: SmokeTest = {
-  async get(url: string, color: Color, timeoutMs: number): Promise<SmokeResult> {
+  async get(url: string, color: Color | undefined, timeoutMs: number): Promise<SmokeResult> {
     try {
-      const res = await fetch(url, { headers: { [COLOR_HEADER]: color }, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(url, { headers: color ? { [COLOR_HEADER]: color } : {}, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
       await res.body?.cancel();
-      return { status: res.status };
+      const answered = res.headers.get(COLOR_HEADER);
+      return { status: res.status, ...(answered ? { color: answered.trim().toLowerCase() } : {}) };
     } catch (err) {
       const e = err as Error & { cause?: { code?: string } };
       return { status: 0, error: e.cause?.code ?? e.message };

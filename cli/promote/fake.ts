@@ -1,12 +1,14 @@
 /**
  * In-memory stand-ins for the promotion's ports, for tests and for trying
  * the flow without a cloud: a stack whose `up()` computes the outputs from
- * its settings as the load-balanced tier does, scripted target health and
- * smoke answers, a clock that does not sleep, and a log that keeps lines.
+ * its settings as the load-balanced tier (or a blue-green box tier) does,
+ * scripted target health and smoke answers, a box whose nginx answers as the
+ * color it routes to, a clock that does not sleep, and a log that keeps lines.
  */
 import {
   Clock,
   Color,
+  Front,
   Log,
   PromotionOutputs,
   PromotionSetting,
@@ -25,26 +27,30 @@ export type StackEvent =
 export const fakeTargetGroupArn = (stack: string, color: Color) =>
   `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${stack}-tg-${color}/0123456789abcdef`;
 
-/** The outputs of the load-balanced tier for these settings (the default release is "default-<color>"). */
 /** The release the fake stack's app folders build (what an unpinned color runs). */
 export const FAKE_BUILT_RELEASE = "built-7c1e";
 
-export function outputsFor(stack: string, config: ReadonlyMap<string, string>): PromotionOutputs {
+/**
+ * The outputs of the load-balanced tier for these settings, or of a box tier
+ * with boxReleases: blue-green (`front: "box"`: no target groups, no canary).
+ */
+export function outputsFor(stack: string, config: ReadonlyMap<string, string>, front: Front = "load-balancer"): PromotionOutputs {
   const live = (config.get("liveColor") ?? "blue") as Color;
   const idle = otherColor(live);
   const idleRunning = (config.get("idleFleet") ?? "stopped") === "running";
-  const canary = idleRunning ? Number(config.get("canaryWeight") ?? "0") : 0;
+  const canary = idleRunning && front === "load-balancer" ? Number(config.get("canaryWeight") ?? "0") : 0;
   const color = (c: Color, running: boolean, weight: number) => ({
     // As the stack does: an unpinned color runs the release built from the app folders now.
     release: config.get(`${c}Release`) || FAKE_BUILT_RELEASE,
     running,
     weight,
-    targetGroupArn: fakeTargetGroupArn(stack, c),
+    ...(front === "load-balancer" ? { targetGroupArn: fakeTargetGroupArn(stack, c) } : {}),
   });
   return {
+    front,
     liveColor: live,
     colors: { [live]: color(live, true, 100 - canary), [idle]: color(idle, idleRunning, canary) } as PromotionOutputs["colors"],
-    siteUrls: ["https://example.com/", "https://www.example.com/"],
+    siteUrls: front === "box" ? ["http://ec2-203-0-113-10.compute-1.amazonaws.com/"] : ["https://example.com/", "https://www.example.com/"],
   };
 }
 
@@ -57,9 +63,9 @@ export class FakeStack implements PromotionWorkspace {
   afterUp?: (outputs: PromotionOutputs) => void;
   private applied: PromotionOutputs;
 
-  constructor(readonly stackName: string, settings: Partial<Record<PromotionSetting, string>> = {}) {
+  constructor(readonly stackName: string, settings: Partial<Record<PromotionSetting, string>> = {}, readonly front: Front = "load-balancer") {
     this.config = new Map(Object.entries(settings) as Array<[string, string]>);
-    this.applied = outputsFor(stackName, this.config);
+    this.applied = outputsFor(stackName, this.config, front);
   }
 
   async getConfig(key: PromotionSetting): Promise<string | undefined> {
@@ -73,7 +79,7 @@ export class FakeStack implements PromotionWorkspace {
 
   async up(message: string): Promise<PromotionOutputs> {
     this.beforeUp?.(message);
-    this.applied = outputsFor(this.stackName, this.config);
+    this.applied = outputsFor(this.stackName, this.config, this.front);
     this.events.push({ kind: "up", message, outputs: this.applied });
     this.afterUp?.(this.applied);
     return this.applied;
@@ -113,16 +119,47 @@ export class FakeTargetHealth implements TargetHealth {
   }
 }
 
-/** Answers each request from `answer(url, color, attempt)`; records the requests. */
+/** Answers each request from `answer(url, color, attempt)` (a status, or a whole result); records the requests. */
 export class FakeSmokeTest implements SmokeTest {
-  readonly requests: Array<{ url: string; color: Color }> = [];
+  readonly requests: Array<{ url: string; color: Color | undefined }> = [];
 
-  constructor(private readonly answer: (url: string, color: Color, attempt: number) => number = () => 200) {}
+  constructor(private readonly answer: (url: string, color: Color | undefined, attempt: number) => number | SmokeResult = () => 200) {}
 
-  async get(url: string, color: Color): Promise<SmokeResult> {
+  async get(url: string, color: Color | undefined): Promise<SmokeResult> {
     this.requests.push({ url, color });
-    const status = this.answer(url, color, this.requests.length);
-    return status === 0 ? { status, error: "connect ECONNREFUSED" } : { status };
+    const answer = this.answer(url, color, this.requests.length);
+    if (typeof answer !== "number") return answer;
+    return answer === 0 ? { status: answer, error: "connect ECONNREFUSED" } : { status: answer };
+  }
+}
+
+/**
+ * nginx on a blue-green box, as the box's last completed rollout left it:
+ * a request with the color header goes to that color, one without to the
+ * live color; a running color answers 200 naming itself, a stopped one 502
+ * (nginx finds no socket). `rollouts` = the updates the box has applied so
+ * far (all of them by default; fewer: its rollout has not run yet).
+ */
+export class FakeBox {
+  /** How many of the stack's updates the box has applied; undefined: every one. */
+  rollouts?: number;
+  /** What the box ran before any update of this test. */
+  private readonly initial: PromotionOutputs;
+
+  constructor(private readonly stack: FakeStack) {
+    this.initial = outputsFor(stack.stackName, new Map(stack.config), "box");
+  }
+
+  state(): PromotionOutputs {
+    const ups = this.stack.events.flatMap((e) => (e.kind === "up" ? [e.outputs] : []));
+    const applied = this.rollouts === undefined ? ups.length : Math.min(this.rollouts, ups.length);
+    return applied === 0 ? this.initial : ups[applied - 1];
+  }
+
+  answer(_url: string, color: Color | undefined): SmokeResult {
+    const s = this.state();
+    const routed = color ?? s.liveColor;
+    return s.colors[routed].running ? { status: 200, color: routed } : { status: 502, color: routed };
   }
 }
 

@@ -11,6 +11,17 @@
  *   7 rollback-window  wait W minutes (`--rollback` sends traffic back in seconds)
  *   8 finish           idleFleet=stopped, up (the old color scales to zero)
  *
+ * On a box stack (a box tier with boxReleases: blue-green) nginx on the one
+ * box switches the colors and there is no target group: `pulumi up` changes
+ * the box's release pointers and configuration, and the box's rollout (an
+ * SSM association, which `pulumi up` does not wait for) starts, switches or
+ * stops the colors. So step 3 waits until a request with the color header
+ * is answered by that color (the response's own X-Django-Tiers-Color names
+ * it: the rollout has started it, and its release phase had already waited
+ * for its /healthz), the switch waits until live traffic is answered by the
+ * new color, and step 8 stops the old color's gunicorn. A box has no canary
+ * and no targets: `--canary` and `--min-healthy` are refused (exit 2).
+ *
  * There is no progress file: the stack config IS the state. A rerun with the
  * same release reads liveColor, the colors' releases, canaryWeight and
  * idleFleet (and whether the last update applied them, from the outputs) and
@@ -24,13 +35,15 @@
  *
  * This module never imports the Automation API (automation.ts does).
  */
-import type { PromoteOptions, Waits } from "./options";
+import { DEFAULTS, PromoteOptions, Waits } from "./options";
 import {
   COLOR_HEADER,
   Color,
+  Front,
   PromotionOutputs,
   PromotionPorts,
   PromotionSetting,
+  SmokeResult,
   TargetCounts,
   otherColor,
   releaseSetting,
@@ -57,7 +70,9 @@ const STEP_TITLE: Record<Step, string> = {
   "rollback-window": "rollback window",
   finish: "stop the previous color",
 };
-const stepLabel = (s: Step) => `step ${STEPS.indexOf(s) + 2}/8 (${STEP_TITLE[s]})`;
+/** On a box, step 3 waits for the color to answer (there are no targets) and step 8 stops its gunicorn. */
+const BOX_STEP_TITLE: Partial<Record<Step, string>> = { "wait-healthy": "wait for the color to answer" };
+const stepLabel = (s: Step, front: Front = "load-balancer") => `step ${STEPS.indexOf(s) + 2}/8 (${(front === "box" && BOX_STEP_TITLE[s]) || STEP_TITLE[s]})`;
 
 /** Refused before anything changed (bad stack settings, a promotion of another release in progress): exit 2. */
 export class Refused extends Error {
@@ -271,7 +286,7 @@ class Runner {
     }
     this.log(`  updated in ${formatDuration(clock.now() - started)}: ${traffic(this.outputs)}`);
     if (!isApplied(this.config, this.outputs)) {
-      throw this.updateFailed(`the update completed but the outputs do not show the settings (${describeConfig(this.config)}): ${traffic(this.outputs)}. Does the stack's program export colors for the load-balanced tier?`);
+      throw this.updateFailed(`the update completed but the outputs do not show the settings (${describeConfig(this.config)}): ${traffic(this.outputs)}. Does the stack's program export colors (the load-balanced tier, or a box tier with boxReleases: blue-green)?`);
     }
     return this.outputs;
   }
@@ -285,13 +300,35 @@ class Runner {
     ].join("\n"));
   }
 
+  /** nginx on one box switches the colors: no target group, no canary. */
+  protected get box(): boolean {
+    return this.outputs.front === "box";
+  }
+
+  private get minHealthy(): number {
+    return this.waits!.minHealthy ?? DEFAULTS.minHealthy;
+  }
+
   protected ready(c: TargetCounts): boolean {
-    return c.healthy >= this.waits!.minHealthy && c.unhealthy === 0 && c.initial === 0;
+    return c.healthy >= this.minHealthy && c.unhealthy === 0 && c.initial === 0;
+  }
+
+  /** A smoke answer that passes: 200, and on a box from the color asked for (the response names it). */
+  protected answered(r: SmokeResult, color: Color): boolean {
+    return r.status === 200 && (!this.box || r.color === color);
+  }
+
+  protected describeAnswer(r: SmokeResult): string {
+    const status = String(r.status || r.error);
+    if (!this.box || !r.status) return status;
+    return r.color ? `${status} from ${r.color}` : `${status} naming no color (no ${COLOR_HEADER} response header)`;
   }
 
   private async describe(color: Color): Promise<TargetCounts | undefined> {
+    const arn = this.outputs.colors[color].targetGroupArn;
+    if (arn === undefined) return undefined;
     try {
-      return await this.ports.targetHealth.describe(this.outputs.colors[color].targetGroupArn);
+      return await this.ports.targetHealth.describe(arn);
     } catch (err) {
       this.log(`  could not read ${color}'s target health: ${(err as Error).message}`);
       return undefined;
@@ -301,7 +338,8 @@ class Runner {
   /** Polls the color's target group until it is ready, or throws CheckFailed at the timeout. */
   protected async waitHealthy(color: Color): Promise<void> {
     const { clock } = this.ports;
-    const { timeoutMs, pollMs, minHealthy } = this.waits!;
+    const { timeoutMs, pollMs } = this.waits!;
+    const minHealthy = this.minHealthy;
     const started = clock.now();
     this.log(`  waiting for ${color}'s targets (${this.outputs.colors[color].targetGroupArn}): at least ${minHealthy} healthy, none unhealthy or initial; polling every ${formatDuration(pollMs)}, up to ${formatDuration(timeoutMs)}`);
     for (;;) {
@@ -315,6 +353,32 @@ class Runner {
       if (waited >= timeoutMs) {
         throw new CheckFailed(`${color}'s targets were not healthy within ${formatDuration(timeoutMs)} (last: ${counts ? formatCounts(counts) : "unknown"})`);
       }
+      await clock.sleep(Math.min(pollMs, timeoutMs - waited));
+    }
+  }
+
+  /**
+   * A box: polls the first smoke URL until `color` answers it with 200 —
+   * through the preview header (`preview`: the rollout has started that
+   * color), or as live traffic (nginx has switched to it). CheckFailed at
+   * the timeout.
+   */
+  protected async waitAnswers(color: Color, preview: boolean): Promise<void> {
+    const { clock, smoke } = this.ports;
+    const { timeoutMs, pollMs } = this.waits!;
+    const url = this.smokeUrls()[0];
+    const how = preview ? `with ${COLOR_HEADER}: ${color}` : "as live traffic (no header)";
+    const started = clock.now();
+    this.log(`  waiting for ${color} to answer ${url} ${how} (the box's rollout runs after pulumi up); polling every ${formatDuration(pollMs)}, up to ${formatDuration(timeoutMs)}`);
+    for (;;) {
+      const r = await smoke.get(url, preview ? color : undefined, Math.min(10_000, timeoutMs));
+      const waited = clock.now() - started;
+      if (this.answered(r, color)) {
+        this.log(`  ${color} answers ${how} after ${formatDuration(waited)}`);
+        return;
+      }
+      this.log(`  waiting for ${color} to answer ${how}: got ${this.describeAnswer(r)} (waited ${formatDuration(waited)} of ${formatDuration(timeoutMs)})`);
+      if (waited >= timeoutMs) throw new CheckFailed(`${color} did not answer ${url} ${how} within ${formatDuration(timeoutMs)} (last: ${this.describeAnswer(r)})`);
       await clock.sleep(Math.min(pollMs, timeoutMs - waited));
     }
   }
@@ -333,12 +397,12 @@ class Runner {
       for (;;) {
         const r = await smoke.get(url, color, Math.min(10_000, timeoutMs));
         const waited = clock.now() - started;
-        if (r.status === 200) {
+        if (this.answered(r, color)) {
           this.log(`  ${url}: 200 after ${formatDuration(waited)}`);
           break;
         }
-        this.log(`  waiting for ${url} (${color}) to answer 200: got ${r.status || r.error} (waited ${formatDuration(waited)} of ${formatDuration(timeoutMs)})`);
-        if (waited >= timeoutMs) throw new CheckFailed(`smoke test of ${color} failed: ${url} answered ${r.status || r.error}, not 200, for ${formatDuration(timeoutMs)}`);
+        this.log(`  waiting for ${url} (${color}) to answer 200: got ${this.describeAnswer(r)} (waited ${formatDuration(waited)} of ${formatDuration(timeoutMs)})`);
+        if (waited >= timeoutMs) throw new CheckFailed(`smoke test of ${color} failed: ${url} answered ${this.describeAnswer(r)}, not 200${this.box ? ` from ${color}` : ""}, for ${formatDuration(timeoutMs)}`);
         await clock.sleep(Math.min(pollMs, timeoutMs - waited));
       }
     }
@@ -350,8 +414,9 @@ class Runner {
     if (counts && !this.ready(counts)) throw new CheckFailed(`${color}'s targets are not healthy: ${formatCounts(counts)}`);
     for (const url of this.smokeUrls()) {
       const r = await this.ports.smoke.get(url, color, 10_000);
-      if (r.status !== 200) throw new CheckFailed(`smoke test of ${color} failed: ${url} answered ${r.status || r.error}`);
+      if (!this.answered(r, color)) throw new CheckFailed(`smoke test of ${color} failed: ${url} answered ${this.describeAnswer(r)}`);
     }
+    if (this.box) return `${color} answers`;
     return counts ? formatCounts(counts) : "target health unknown";
   }
 }
@@ -382,15 +447,16 @@ class Promotion extends Runner {
       this.log(start.message);
       return EXIT.ok;
     }
+    if (this.box) this.refuseLoadBalancerFlags();
     this.target = start.target;
     this.previous = otherColor(start.target);
     this.resumedSwitch = this.config.liveColor === this.target && start.from === "wait-healthy";
-    if (start.why) this.log(`  resuming at ${stepLabel(start.from)}: ${start.why}`);
+    if (start.why) this.log(`  resuming at ${stepLabel(start.from, this.outputs.front)}: ${start.why}`);
     this.log(`  plan: ${this.plan(start.from)}`);
     const started = this.ports.clock.now();
     try {
       for (const step of STEPS.slice(STEPS.indexOf(start.from))) {
-        this.step = stepLabel(step);
+        this.step = stepLabel(step, this.outputs.front);
         await this[STEP_METHOD[step]]();
       }
     } catch (err) {
@@ -401,11 +467,23 @@ class Promotion extends Runner {
     return EXIT.ok;
   }
 
+  /** Flags that only mean something with a load balancer: refused on a box stack before anything changes. */
+  private refuseLoadBalancerFlags(): void {
+    const o = this.options;
+    const stack = this.ports.workspace.stackName;
+    if (o.canary) {
+      throw new Refused(`--canary ${o.canary.weight}: stack ${stack} is a box stack (boxReleases: blue-green): nginx on the one box sends all traffic to the live color and switches it at once, so there is no canary. Drop --canary (the smoke test through ${COLOR_HEADER} checks ${otherColor(this.config.liveColor)} before the switch), or move to tier load-balanced`);
+    }
+    if (o.minHealthy !== undefined) {
+      throw new Refused(`--min-healthy ${o.minHealthy}: stack ${stack} is a box stack (boxReleases: blue-green), which has no load balancer targets to count. Drop --min-healthy: the box's rollout waits for the new color's /healthz, and step 3 waits until the color answers`);
+    }
+  }
+
   private plan(from: Step): string {
     const o = this.options;
     const parts: Record<Step, string | undefined> = {
       deploy: `deploy ${o.release} to ${this.target}`,
-      "wait-healthy": `wait for ${this.target}'s targets`,
+      "wait-healthy": this.box ? `wait for ${this.target} to answer` : `wait for ${this.target}'s targets`,
       smoke: `smoke test ${this.smokeUrls().join(", ")}`,
       canary: o.canary && !this.resumedSwitch ? `canary ${o.canary.weight}% for ${formatDuration(o.canary.minutes * 60_000)}` : undefined,
       switch: `switch traffic to ${this.target}`,
@@ -429,7 +507,8 @@ class Promotion extends Runner {
 
   async waitHealthyStep(): Promise<void> {
     this.log(`${this.step}: ${this.target}`);
-    await this.waitHealthy(this.target);
+    if (this.box) await this.waitAnswers(this.target, true);
+    else await this.waitHealthy(this.target);
   }
 
   async smokeStep(): Promise<void> {
@@ -462,6 +541,8 @@ class Promotion extends Runner {
     const seen = await this.checkOnce(this.target);
     this.log(`  ${this.target} checked just before the switch: ${seen}; smoke 200`);
     await this.apply({ liveColor: this.target, canaryWeight: "0" }, `promote ${this.options.release}: switch traffic to ${this.target}`);
+    // On a box the rollout switches nginx after pulumi up: wait until live traffic reaches the new color.
+    if (this.box) await this.waitAnswers(this.target, false);
   }
 
   async rollbackWindow(): Promise<void> {
@@ -485,7 +566,7 @@ class Promotion extends Runner {
   }
 
   async finish(): Promise<void> {
-    this.log(`${this.step}: ${this.previous} scales to zero`);
+    this.log(`${this.step}: ${this.box ? `${this.previous}'s gunicorn stops` : `${this.previous} scales to zero`}`);
     await this.apply({ idleFleet: "stopped", canaryWeight: "0" }, `promote ${this.options.release}: stop ${this.previous}`);
   }
 
@@ -497,6 +578,15 @@ class Promotion extends Runner {
       { liveColor: this.previous, canaryWeight: "0", idleFleet: "stopped" },
       `promote ${this.options.release} failed: traffic stays on ${this.previous}, stop ${this.target}`,
     );
+    if (this.box && this.config.liveColor !== this.target) {
+      // A switch may have reached nginx before the failure: confirm the box sends live traffic back.
+      try {
+        await this.waitAnswers(this.previous, false);
+      } catch (err) {
+        if (!(err instanceof CheckFailed)) throw err;
+        this.log(`  WARNING: ${err.message}; the stack says ${this.previous} is live: look at the box (its rollout's output is in the SSM association's history)`);
+      }
+    }
     this.log(`promotion of release ${this.options.release} failed; traffic is on ${this.previous} (release ${this.outputs.colors[this.previous].release}) as before`);
     return EXIT.failed;
   }
@@ -532,8 +622,10 @@ class Rollback extends Runner {
       return EXIT.ok;
     }
     const release = this.outputs.colors[other].release;
+    if (this.box) return this.rollbackBox(live, other, running);
     if (running) {
-      const counts = await this.ports.targetHealth.describe(this.outputs.colors[other].targetGroupArn).catch((e: Error) => {
+      // front is load-balancer here: parseOutputs gave every color its target group.
+      const counts = await this.ports.targetHealth.describe(this.outputs.colors[other].targetGroupArn!).catch((e: Error) => {
         this.log(`  could not read ${other}'s target health: ${e.message}`);
         return undefined;
       });
@@ -564,6 +656,41 @@ class Rollback extends Runner {
     this.log(`rolled back in ${formatDuration(clock.now() - started)}: ${other} (release ${release}) is live; ${live} still runs: \`--finish\` stops it`);
     return EXIT.ok;
   }
+
+  /**
+   * A box: one update of liveColor. With the previous color running, the
+   * rollout only switches nginx (seconds); stopped, it starts its gunicorn,
+   * waits for its /healthz, switches, and stops the bad color (idleFleet
+   * stays stopped). Either way the run then waits for live traffic to reach it.
+   */
+  private async rollbackBox(live: Color, other: Color, running: boolean): Promise<number> {
+    const { clock } = this.ports;
+    const started = clock.now();
+    const release = this.outputs.colors[other].release;
+    if (running) {
+      const url = this.smokeUrls()[0];
+      const r = await this.ports.smoke.get(url, other, 10_000);
+      if (!this.answered(r, other)) {
+        this.log(`rollback refused: ${other} does not answer ${url} with ${COLOR_HEADER}: ${other} (got ${this.describeAnswer(r)}); traffic stays on ${live}`);
+        return EXIT.failed;
+      }
+      this.log(`rollback: all traffic to ${other} (release ${release}; it answers ${url}); nginx on the box switches in seconds`);
+      await this.apply({ liveColor: other, canaryWeight: "0" }, `rollback: traffic to ${other} (release ${release})`);
+    } else {
+      if (this.options.scaleUp) this.log("  (--scale-up is not needed on a box: its rollout starts the stopped color itself)");
+      this.log(`rollback: ${other} (release ${release}) is stopped: the box's rollout starts its gunicorn, waits for its /healthz, switches nginx to it and stops ${live}`);
+      await this.apply({ liveColor: other, canaryWeight: "0" }, `rollback: start ${other} and send traffic to it (release ${release})`);
+    }
+    try {
+      await this.waitAnswers(other, false);
+    } catch (err) {
+      if (!(err instanceof CheckFailed)) throw err;
+      this.log(`rollback not confirmed: ${err.message}. The stack says ${other} is live; look at the box (its rollout's output is in the SSM association's history)`);
+      return EXIT.failed;
+    }
+    this.log(`rolled back in ${formatDuration(clock.now() - started)}: ${other} (release ${release}) is live; ${running ? `${live} still runs: \`--finish\` stops it` : `${live} is stopped`}`);
+    return EXIT.ok;
+  }
 }
 
 class Finish extends Runner {
@@ -579,7 +706,7 @@ class Finish extends Runner {
       this.log(`nothing to do: ${idle} is already stopped`);
       return EXIT.ok;
     }
-    this.log(`finish: ${idle} (release ${this.outputs.colors[idle].release}) scales to zero; ${live} (release ${this.outputs.colors[live].release}) keeps all traffic`);
+    this.log(`finish: ${idle} (release ${this.outputs.colors[idle].release}) ${this.box ? "stops its gunicorn" : "scales to zero"}; ${live} (release ${this.outputs.colors[live].release}) keeps all traffic`);
     await this.apply({ idleFleet: "stopped", canaryWeight: "0" }, `finish: stop ${idle}`);
     return EXIT.ok;
   }

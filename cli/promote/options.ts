@@ -9,7 +9,8 @@ export const USAGE = `usage:
                      [--rollback-window <m>] [--timeout <m>] [--poll <s>] [--min-healthy <n>]
                      [--smoke-path <path>]... [--breaking-migrations --yes] [--project-dir <dir>]
   npm run promote -- --stack <name> --rollback [--scale-up]
-  npm run promote -- --stack <name> --finish`;
+  npm run promote -- --stack <name> --finish
+a box stack (boxReleases: blue-green) has no canary and no load balancer targets: --canary and --min-healthy are refused there.`;
 
 export const RELEASE_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -18,8 +19,12 @@ export interface Waits {
   /** Longest wait for the target color's targets to be healthy, and for its smoke test to pass. */
   timeoutMs: number;
   pollMs: number;
-  /** Targets that must be healthy (with none unhealthy or initial) before the color gets traffic. */
-  minHealthy: number;
+  /**
+   * load-balanced: targets that must be healthy (with none unhealthy or
+   * initial) before the color gets traffic. Absent: DEFAULTS.minHealthy. A
+   * box stack has no targets and refuses the flag.
+   */
+  minHealthy?: number;
   /** Paths requested under the stack's first site URL with the color header; each must answer 200. */
   smokePaths: string[];
 }
@@ -113,7 +118,7 @@ export function parseArgs(argv: string[]): ParsedArgs {
   const waits: Waits = {
     timeoutMs: number("--timeout", timeout ?? String(DEFAULTS.timeoutMinutes), { min: 0.1, max: 120, integer: false }) * 60_000,
     pollMs: number("--poll", poll ?? String(DEFAULTS.pollSeconds), { min: 1, max: 300, integer: false }) * 1000,
-    minHealthy: number("--min-healthy", minHealthy ?? String(DEFAULTS.minHealthy), { min: 1, max: 1000, integer: true }),
+    ...(minHealthy !== undefined ? { minHealthy: number("--min-healthy", minHealthy, { min: 1, max: 1000, integer: true }) } : {}),
     smokePaths,
   };
   if (mode === "rollback") return { mode, stack, projectDir, scaleUp: switches.has("--scale-up"), ...waits };

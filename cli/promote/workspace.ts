@@ -1,7 +1,8 @@
 /**
  * The ports of a blue-green promotion: the stack (its settings and outputs,
- * and `pulumi up`), the load balancer's view of a target group's health,
- * an HTTP smoke test, a clock and a log. The state machine (machine.ts) sees
+ * and `pulumi up`), the load balancer's view of a target group's health
+ * (load-balanced stacks only: a box stack has no target group), an HTTP
+ * smoke test, a clock and a log. The state machine (machine.ts) sees
  * only these interfaces; automation.ts adapts them to the Pulumi Automation
  * API, the AWS CLI and fetch, and fake.ts to memory for the tests.
  *
@@ -35,13 +36,22 @@ export interface ColorOutput {
   release: string;
   /** Whether the color's fleet has instances. */
   running: boolean;
-  /** Percent of the HTTPS listener's traffic forwarded to the color. */
+  /** Percent of the HTTPS listener's traffic forwarded to the color (on a box: 100 for the live color, 0 for the other). */
   weight: number;
-  targetGroupArn: string;
+  /** load-balanced: the color's target group. Absent on a box stack (nginx on the box switches the colors). */
+  targetGroupArn?: string;
 }
 
-/** The stack outputs a promotion reads (exported by the load-balanced tier). */
+/**
+ * What switches the traffic: the load balancer's listener (load-balanced
+ * tier), or nginx on the one box (a box tier with boxReleases: blue-green).
+ */
+export type Front = "load-balancer" | "box";
+
+/** The stack outputs a promotion reads (exported by the load-balanced tier, and by a blue-green box tier). */
 export interface PromotionOutputs {
+  /** load-balancer when every color has a target group, box when none has. */
+  front: Front;
   liveColor: Color;
   colors: Record<Color, ColorOutput>;
   /** The site's URLs; the smoke test requests paths under the first. */
@@ -79,13 +89,24 @@ export interface TargetHealth {
 export interface SmokeResult {
   status: number;
   error?: string;
+  /**
+   * The response's own `X-Django-Tiers-Color` header: the color that
+   * answered. nginx on a blue-green box names it; a box promotion waits for
+   * it (it is how the run knows the box's rollout has switched or started a
+   * color). Absent when the response does not name one.
+   */
+  color?: string;
 }
 
 export const COLOR_HEADER = "X-Django-Tiers-Color";
 
 export interface SmokeTest {
-  /** GET `url` with `X-Django-Tiers-Color: <color>` (the listener rule routes it to that color's fleet), no redirects followed. */
-  get(url: string, color: Color, timeoutMs: number): Promise<SmokeResult>;
+  /**
+   * GET `url`, no redirects followed. With `color`, the request carries
+   * `X-Django-Tiers-Color: <color>` (the listener rule, or nginx on a box,
+   * routes it to that color); without, it goes wherever live traffic goes.
+   */
+  get(url: string, color: Color | undefined, timeoutMs: number): Promise<SmokeResult>;
 }
 
 export interface Clock {
@@ -100,13 +121,14 @@ export interface Log {
 
 export interface PromotionPorts {
   workspace: PromotionWorkspace;
+  /** Read only for load-balanced stacks. */
   targetHealth: TargetHealth;
   smoke: SmokeTest;
   clock: Clock;
   log: Log;
 }
 
-/** The stack has not the outputs a promotion needs: not the load-balanced tier, or never deployed. */
+/** The stack has not the outputs a promotion needs: not the load-balanced tier nor a blue-green box, or never deployed. */
 export class OutputsError extends Error {
   override name = "OutputsError";
 }
@@ -117,7 +139,7 @@ export class OutputsError extends Error {
  */
 export function parseOutputs(raw: Record<string, unknown>, stackName: string): PromotionOutputs {
   const missing = (what: string) =>
-    new OutputsError(`stack ${stackName}: output ${what}; a promotion needs the outputs of the load-balanced tier (liveColor, colors, siteUrls): is the stack on tier load-balanced, and has it been deployed with pulumi up?`);
+    new OutputsError(`stack ${stackName}: output ${what}; a promotion needs the outputs of the load-balanced tier, or of a box tier with boxReleases: blue-green (liveColor, colors, siteUrls): is the stack on tier load-balanced or set to boxReleases: blue-green, and has it been deployed with pulumi up?`);
   const live = raw.liveColor;
   if (live !== "blue" && live !== "green") throw missing(`liveColor is ${JSON.stringify(live)}, expected "blue" or "green"`);
   const colorsRaw = raw.colors;
@@ -129,10 +151,13 @@ export function parseOutputs(raw: Record<string, unknown>, stackName: string): P
     if (typeof o.release !== "string") throw missing(`colors.${c}.release is not a string`);
     if (typeof o.running !== "boolean") throw missing(`colors.${c}.running is not a boolean`);
     if (typeof o.weight !== "number") throw missing(`colors.${c}.weight is not a number`);
-    if (typeof o.targetGroupArn !== "string" || !o.targetGroupArn) throw missing(`colors.${c}.targetGroupArn is not a string`);
-    colors[c] = { release: o.release, running: o.running, weight: o.weight, targetGroupArn: o.targetGroupArn };
+    // A box stack has no target group; a load-balanced one has one per color.
+    if (o.targetGroupArn !== undefined && (typeof o.targetGroupArn !== "string" || !o.targetGroupArn)) throw missing(`colors.${c}.targetGroupArn is not a string`);
+    colors[c] = { release: o.release, running: o.running, weight: o.weight, ...(o.targetGroupArn ? { targetGroupArn: o.targetGroupArn as string } : {}) };
   }
+  const withTargetGroups = COLORS.filter((c) => colors[c].targetGroupArn !== undefined);
+  if (withTargetGroups.length === 1) throw missing(`colors.${COLORS.find((c) => !colors[c].targetGroupArn)}.targetGroupArn is missing (colors.${withTargetGroups[0]} has one)`);
   const urls = raw.siteUrls;
   if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === "string")) throw missing("siteUrls is not a non-empty list of URLs");
-  return { liveColor: live, colors, siteUrls: urls as string[] };
+  return { front: withTargetGroups.length ? "load-balancer" : "box", liveColor: live, colors, siteUrls: urls as string[] };
 }

@@ -87,6 +87,17 @@ describe("validateSettings: a good config", () => {
     expect(validateSettings(base, ctx).fleet).toBeUndefined();
   });
 
+  it("resolves blue-green on a box tier (boxReleases: blue-green) and leaves the fleets unset", () => {
+    const s = validateSettings({ ...base, boxReleases: "blue-green", liveColor: "green", blueRelease: "v1", greenRelease: "v2", idleFleet: "running" }, ctx);
+    expect(s.boxColors).toEqual({ liveColor: "green", releases: { blue: "v1", green: "v2" }, idleRunning: true });
+    expect(s.fleet).toBeUndefined();
+    const defaults = validateSettings({ ...base, tier: "object-storage", boxReleases: "blue-green" }, ctx);
+    expect(defaults.boxColors).toEqual({ liveColor: "blue", releases: { blue: undefined, green: undefined }, idleRunning: false });
+    expect(validateSettings(base, ctx).boxColors).toBeUndefined();
+    // in-place is the default; saying so is not an error on any tier.
+    expect(validateSettings({ ...base, ...LB, boxReleases: "in-place" }, ctx).boxColors).toBeUndefined();
+  });
+
   it("takes an existing VPC's ids", () => {
     const s = validateSettings({
       ...base,
@@ -161,10 +172,18 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["secretsRotation", { secretsRotation: "now please" }, /letters, digits/],
     ["relaxedChecks", { relaxedChecks: ["no-such-check"] }, /"no-such-check" is not a policy check/],
     ["colour", { colour: "blue" }, /is not a setting of this project/],
-    ["liveColor", { liveColor: "green" }, /applies to the load-balanced tier only \(this stack's tier is single-box\)/],
+    ["liveColor", { liveColor: "green" }, /applies to the load-balanced tier, or to a box tier with boxReleases: blue-green \(this stack's tier is single-box and boxReleases is in-place\).*Allowed: leave it unset, or set boxReleases: blue-green/],
+    ["liveColor", { boxReleases: "blue-green", liveColor: "red" }, /must be one of "blue", "green"/],
+    ["boxReleases", { boxReleases: "rolling" }, /must be one of "in-place", "blue-green"/],
+    ["boxReleases", { ...LB, boxReleases: "blue-green" }, /applies to the box tiers only: the load-balanced tier always releases blue-green/],
+    ["idleFleet", { tier: "external-db", idleFleet: "running" }, /to a box tier with boxReleases: blue-green \(this stack's tier is external-db and boxReleases is in-place\)/],
+    ["blueRelease", { boxReleases: "in-place", blueRelease: "v2" }, /boxReleases is in-place/],
+    ["canaryWeight", { boxReleases: "blue-green", idleFleet: "running", canaryWeight: 10 }, /has no canary on one box: nginx sends all traffic to the live color.*Allowed: leave it unset \(0\), or tier: load-balanced/],
+    ["canaryWeight", { canaryWeight: 10 }, /applies to the load-balanced tier only \(this stack's tier is single-box\)/],
+    ["fleetMinSize", { boxReleases: "blue-green", fleetMinSize: 2 }, /applies to the load-balanced tier only/],
     ["liveColor", { ...LB, liveColor: "red" }, /must be one of "blue", "green"/],
     ["blueRelease", { ...LB, blueRelease: "v 2" }, /letters, digits/],
-    ["greenRelease", { greenRelease: "v2" }, /load-balanced tier only/],
+    ["greenRelease", { greenRelease: "v2" }, /applies to the load-balanced tier, or to a box tier with boxReleases: blue-green/],
     ["idleFleet", { ...LB, idleFleet: "paused" }, /must be one of "stopped", "running"/],
     ["canaryWeight", { ...LB, canaryWeight: 60 }, /at most 50/],
     ["canaryWeight", { ...LB, canaryWeight: 10 }, /idle fleet, which has no servers \(idleFleet is stopped\)/],

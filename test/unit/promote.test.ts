@@ -36,7 +36,7 @@ interface World {
 function world(
   settings: Partial<Record<PromotionSetting, string>>,
   scripts: Partial<Record<Color, Array<TargetCounts | Error>>> = {},
-  smokeAnswer?: (url: string, color: Color, attempt: number) => number,
+  smokeAnswer?: (url: string, color: Color | undefined, attempt: number) => number,
 ): World {
   const health = new FakeTargetHealth(Object.fromEntries(Object.entries(scripts).map(([c, s]) => [arn(c as Color), s])));
   return connect(new FakeStack("prod", settings), health, new FakeSmokeTest(smokeAnswer), []);
