@@ -49,7 +49,7 @@ export interface SingleBoxArgs {
    * and `access.parameterArns` must include those parameters. Like
    * `releases`, a change (a promotion step: a color's release, the live
    * color, the idle color started or stopped) re-runs the rollout through
-   * the SSM association, which switches nginx by a graceful reload; nothing
+   * the SSM association, which switches the app's live socket link (nginx is not reloaded); nothing
    * is stopped or replaced. Memory: while the idle color runs, the box holds
    * two gunicorn pools per app.
    * @default undefined (one gunicorn per app, released in place)

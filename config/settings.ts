@@ -333,7 +333,7 @@ export const SETTINGS = {
   },
   boxReleases: {
     type: "string",
-    description: "Box tiers: how a release reaches the box. in-place: one gunicorn per app, replaced by a graceful reload on each pulumi up. blue-green: two gunicorn programs per app (blue and green, each its own release), nginx switched between them by a graceful reload; `npm run promote` deploys the idle color, smoke-tests it through the header X-Django-Tiers-Color and switches (liveColor, blueRelease, greenRelease and idleFleet then apply). The idle color's gunicorn uses memory while it runs (size the box for two pools). The load-balanced tier is always blue-green.",
+    description: "Box tiers: how a release reaches the box. in-place: one gunicorn per app, replaced by a graceful reload on each pulumi up. blue-green: two gunicorn programs per app (blue and green, each its own release), switched by renaming a socket link nginx follows (no nginx reload, so no keep-alive request is dropped); `npm run promote` deploys the idle color, smoke-tests it through the header X-Django-Tiers-Color and switches (liveColor, blueRelease, greenRelease and idleFleet then apply). The idle color's gunicorn uses memory while it runs (size the box for two pools). The load-balanced tier is always blue-green.",
     allowed: "in-place, blue-green",
     default: "in-place",
     schema: oneOf(["in-place", "blue-green"] as const),

@@ -5,23 +5,31 @@
  * Each app runs two gunicorn programs, `<app>-web-blue` and `<app>-web-green`
  * (supervisor.ts), each from its color's release link `/srv/apps/<app>/<color>`
  * on its own socket (gunicorn.ts). nginx (nginx.ts) sends a request to the
- * color a map picks: the live one, whose name is the map's `default` in a
- * one-line include, or the one the header `X-Django-Tiers-Color` names.
+ * upstream a map picks: the one the header `X-Django-Tiers-Color` names, or
+ * by default the live one, whose socket `/run/django-tiers/<app>-live.sock`
+ * is a symlink to the live color's socket. Each color's workers name their
+ * color in the response header `X-Django-Tiers-Color`.
  *
  * - `colors.env` carries `colors.live` and `colors.idleRunning` to the box in
  *   the configuration document, so a change of the live color is a new
  *   document, and the rollout (`fetch configure release verify`) switches it.
  *   Phase release reads it; nothing else does, so applying the document
  *   switches nothing by itself.
- * - `django-tiers-switch-color APP COLOR` is the switch: it rewrites the
- *   include atomically, runs `nginx -t` and reloads nginx gracefully, or puts
- *   the old include back when the check fails. Phase release runs it once the
- *   color answers /healthz on its own socket; an operator can run it by hand.
+ * - `django-tiers-switch-color APP COLOR` is the switch: it checks that
+ *   COLOR answers /healthz on its own socket, then renames a new live link
+ *   over the old one. nginx connects through the link for every request, so
+ *   nothing is reloaded: a reload ends nginx's old workers, which close their
+ *   idle keep-alive connections, and a request a client sends on one at that
+ *   instant gets no answer (measured: 1–2 per switch under keep-alive load).
+ *   Phase release runs it once the color is up; an operator can run it by hand.
+ * - /run is a tmpfs: the tmpfiles.d line of each app (system.ts, rendered
+ *   from `colors.live`) recreates the live link at boot, before nginx and
+ *   supervisor start; without systemd, phase configure creates a missing one.
  * - COLORS_SH is the part of the provisioning script (provision.ts) that only
  *   a box with colors gets: fetching both colors' release pointers, the
  *   release of each color, the switch, and `django-tiers-provision colors`.
  */
-import { COLORS, COLORS_ENV, colorPaths, NGINX_COLOR_DIR, SWITCH_COLOR_SCRIPT } from "./paths";
+import { COLORS, COLORS_ENV, liveSocket, SOCKET_DIR, SWITCH_COLOR_SCRIPT } from "./paths";
 import { bashArray, bashAssoc } from "./quote";
 import type { BoxSpec, RenderedFile } from "./types";
 
@@ -39,7 +47,7 @@ export function renderColorsEnv(spec: BoxSpec): string {
   if (!colors) throw new Error("renderColorsEnv: the spec has no colors");
   return `# Blue-green on this box. Rendered by django-tiers; edits are overwritten.
 # Phase release of django-tiers-provision reads it: it starts (or keeps) the
-# live color, switches nginx to it, and stops the idle color's gunicorn when
+# live color, switches the live socket to it, and stops the idle color's gunicorn when
 # IDLE_RUNNING is 0. Change colors.live in the stack, not here.
 LIVE_COLOR=${colors.live}
 IDLE_RUNNING=${colors.idleRunning ? 1 : 0}
@@ -57,41 +65,45 @@ export function colorsHeader(spec: BoxSpec): string {
     }
   }
   return `# Blue-green on this box: each color's release parameter (key APP/COLOR), the
-# live color and the idle color's fate (colors.env), the switch and its include.
+# live color and the idle color's fate (colors.env), and the switch.
 declare -rA APP_COLOR_RELEASE_PARAMETER=${bashAssoc(parameters)}
 readonly COLORS_ENV=${COLORS_ENV}
 readonly SWITCH_COLOR=${SWITCH_COLOR_SCRIPT}
-readonly NGINX_COLOR_DIR=${NGINX_COLOR_DIR}
 `;
 }
 
 export function renderSwitchColorScript(spec: BoxSpec): string {
-  const example = colorPaths(spec.apps[0].name, "green");
+  const example = liveSocket(spec.apps[0].name);
+  const hosts: Record<string, string> = {};
+  for (const app of spec.apps) hosts[app.name] = app.domains[0] ?? "localhost";
   return `#!/bin/bash
 # django-tiers-switch-color APP COLOR: sends APP's traffic to its COLOR gunicorn.
 # Rendered by django-tiers for ${spec.project}/${spec.stack}; edits are overwritten.
 #
-# It writes \`default COLOR;\` to ${NGINX_COLOR_DIR}/APP.live-color (the default
-# of the color map in APP's nginx site) by a rename, so nginx reads the old
-# line or the new one, never half; checks the whole configuration (nginx -t);
-# and reloads nginx gracefully: new workers take new connections, the old
-# ones finish the requests they have. No connection is refused. When nginx -t
-# fails, the previous include is put back and nginx is not reloaded: the
-# color that served keeps serving.
+# nginx sends APP's live traffic to the socket APP-live.sock (e.g.
+# ${example.link}), a symlink to the live color's socket
+# (APP-blue.sock or APP-green.sock). This checks that COLOR's gunicorn answers
+# /healthz on its own socket (with APP's Host), then points a new link at
+# COLOR's socket and renames it over the old one: nginx follows the link on
+# every connection it opens, so new requests go to COLOR at once, and the
+# requests in flight finish on the old color. nginx is not reloaded: a reload
+# ends its old workers, which close their idle keep-alive connections, and a
+# request a client sends on one at that instant gets no answer.
+# When COLOR does not answer, nothing changes: the color that served keeps serving.
 #
-# It checks no health: phase release of django-tiers-provision runs it only
-# once COLOR's gunicorn answers /healthz on its socket (e.g. ${example.socket}).
-# By hand (an emergency rollback to a color that runs), the next rollout
-# sets the stack's colors.live again.
+# Phase release of django-tiers-provision runs it once COLOR is up. By hand
+# (an emergency rollback to a color that runs), the next rollout sets the
+# stack's colors.live again; so does the next boot (tmpfiles.d).
 #
 # Exit 0: COLOR is live (or already was); 1: nothing switched; 64: usage.
-# For the tests, DJANGO_TIERS_SWITCH_PATH replaces PATH (where it finds nginx)
-# and DJANGO_TIERS_NGINX_COLOR_DIR the include directory.
+# For the tests, DJANGO_TIERS_SOCKET_DIR replaces the socket directory.
 set -euo pipefail
-export PATH=\${DJANGO_TIERS_SWITCH_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 readonly APPS=${bashArray(spec.apps.map((a) => a.name))}
-readonly COLOR_DIR=\${DJANGO_TIERS_NGINX_COLOR_DIR:-${NGINX_COLOR_DIR}}
+# The Host of each app's /healthz request (its first domain): Django's ALLOWED_HOSTS.
+declare -rA APP_HOST=${bashAssoc(hosts)}
+readonly SOCKET_DIR=\${DJANGO_TIERS_SOCKET_DIR:-${SOCKET_DIR}}
 
 ${SWITCH_BODY}`;
 }
@@ -114,49 +126,47 @@ if (($# != 2)) || ! known_app "$1" || [[ $2 != blue && $2 != green ]]; then
 fi
 app=$1
 color=$2
-include=$COLOR_DIR/$app.live-color
-wanted="default $color;"
+link=$SOCKET_DIR/$app-live.sock
+target=$app-$color.sock
 
-install -d -m 0755 "$COLOR_DIR"
-# One switch at a time (phase release, an operator).
-exec 8>"$COLOR_DIR/.switch.lock"
+if [[ ! -d $SOCKET_DIR ]]; then
+  log "$app: $SOCKET_DIR is missing (no gunicorn runs); nothing switched"
+  exit 1
+fi
+# One switch at a time (phase release, an operator): a lock on this script,
+# not on a file in the socket directory, where every app user can write.
+exec 8<"\${BASH_SOURCE[0]}"
 flock -w 120 8 || {
   log "$app: another switch held the lock for 120s; nothing switched"
   exit 1
 }
 
-previous=$(cat "$include" 2>/dev/null || true)
-was=\${previous#default }
-was=\${was%;}
-if [[ $previous == "$wanted" ]]; then
+was=$(readlink "$link" 2>/dev/null || true)
+if [[ $was == "$target" ]]; then
   log "$app: $color is already live"
   exit 0
 fi
+was=\${was#"$app"-}
+was=\${was%.sock}
 
-# put_include LINE: the include holds LINE (or is removed for an empty LINE), by a rename.
-put_include() {
-  if [[ -z $1 ]]; then
-    rm -f "$include"
-    return 0
-  fi
-  printf '%s\\n' "$1" >"$include.tmp"
-  mv -f "$include.tmp" "$include"
-}
-
-put_include "$wanted"
-if ! check=$(nginx -t -q 2>&1); then
-  put_include "$previous"
-  log "$app: nginx -t rejected the configuration, nothing reloaded: \${was:-the previous color} keeps serving"
-  printf '%s\\n' "$check" >&2
+if [[ ! -S $SOCKET_DIR/$target ]]; then
+  log "$app: $SOCKET_DIR/$target is not a socket ($app-web-$color is not running); nothing switched: \${was:-no color} keeps serving"
   exit 1
 fi
-if [[ -d /run/systemd/system ]]; then
-  systemctl reload-or-restart nginx
-elif ! nginx -s reload 2>/dev/null; then
-  # No nginx running yet (a first boot): start it on the new configuration.
-  nginx 8>&-
+code=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --unix-socket "$SOCKET_DIR/$target" \\
+  -H "Host: \${APP_HOST[$app]}" http://localhost/healthz 2>/dev/null) || code=000
+if [[ $code != 200 ]]; then
+  log "$app: $color answers /healthz on $SOCKET_DIR/$target with $code, not 200; nothing switched: \${was:-no color} keeps serving"
+  exit 1
 fi
-log "$app: $color is live (was \${was:-none}); nginx reloaded gracefully"
+
+# A new link, renamed over the old one: nginx sees the old link or the new one,
+# never none. (ln without -f: whatever an app user put at the temporary name
+# meanwhile makes it fail, and nothing is switched.)
+rm -f "$SOCKET_DIR/.$app-live.sock.tmp"
+ln -s "$target" "$SOCKET_DIR/.$app-live.sock.tmp"
+mv -T "$SOCKET_DIR/.$app-live.sock.tmp" "$link"
+log "$app: $color is live (was \${was:-none}); $link -> $target, nginx not reloaded"
 `;
 
 /**
@@ -167,9 +177,10 @@ log "$app: $color is live (was \${was:-none}); nginx reloaded gracefully"
 export const COLORS_SH = `# ---- blue-green on this box ------------------------------------------------------
 # Each app runs APP-web-blue and APP-web-green, each from its color's release
 # link ($APPS_DIR/APP/blue, .../green) on its own socket. nginx sends traffic to
-# the live color (its include in $NGINX_COLOR_DIR, written by $SWITCH_COLOR)
-# and a request with X-Django-Tiers-Color: blue|green to that color. The
-# worker and beat run "current", the live color's release.
+# the live color (through $SOCKET_DIR/APP-live.sock, a symlink to the live
+# color's socket that $SWITCH_COLOR renames) and a request with
+# X-Django-Tiers-Color: blue|green to that color. The worker and beat run
+# "current", the live color's release.
 live_color=""
 idle_running=0
 
@@ -186,19 +197,29 @@ other_color() {
   if [[ $1 == blue ]]; then echo green; else echo blue; fi
 }
 
-# The color nginx sends APP's traffic to now (its include), or nothing before the first switch.
+# The color nginx sends APP's traffic to now (its live link), or nothing before the first switch.
 serving_color() {
-  sed -n 's/^default \\(blue\\|green\\);$/\\1/p' "$NGINX_COLOR_DIR/$1.live-color" 2>/dev/null | head -n 1
+  local target
+  target=$(readlink "$SOCKET_DIR/$1-live.sock" 2>/dev/null || true)
+  case $target in
+    "$1"-blue.sock) echo blue ;;
+    "$1"-green.sock) echo green ;;
+  esac
 }
 
-# Phase configure: nginx -t needs the include the map names. Until phase
-# release switches, a first boot's include names the live color.
-ensure_live_color_include() {
-  local file=$NGINX_COLOR_DIR/$1.live-color
-  [[ -s $file ]] && return 0
-  install -d -m 0755 "$NGINX_COLOR_DIR"
-  printf 'default %s;\\n' "$live_color" >"$file.tmp"
-  mv -f "$file.tmp" "$file"
+# Phase configure: /run is a tmpfs. systemd-tmpfiles recreates each app's
+# live link at boot (tmpfiles.d, from colors.live); without systemd, or on the
+# first boot, this does: a missing link names the live color of colors.env
+# (nginx answers 502 for the live color until its gunicorn runs). An existing
+# link of root's is left alone: only the switch moves it, once the color
+# answers. (The socket directory is writable by every app user.)
+ensure_live_link() {
+  local link=$SOCKET_DIR/$1-live.sock
+  [[ -L $link && $(stat -c %u -- "$link") == 0 ]] && return 0
+  rm -f "$SOCKET_DIR/.$1-live.sock.tmp"
+  ln -s "$1-$live_color.sock" "$SOCKET_DIR/.$1-live.sock.tmp"
+  mv -T "$SOCKET_DIR/.$1-live.sock.tmp" "$link"
+  log "$1: $link -> $1-$live_color.sock (colors.env)"
 }
 
 # Phase fetch: COLOR's release pointer → $BUNDLES_DIR/APP/CURRENT.COLOR.
@@ -300,34 +321,50 @@ run_color() {
     die "$app: $color does not answer /healthz; nothing switched (\${serving:-no color} keeps serving)"
 }
 
-# The worker and beat follow "current": restarted (warm shutdown) when it moved.
+# The worker and beat follow "current": restarted (warm shutdown) when it
+# moved. Phase release runs this after the switch, so it never delays it;
+# the programs are (re)started side by side (each waits out its startsecs),
+# and the phase fails when any of them does not come up.
 run_task_programs() {
-  local app=$1 moved=$2 program
-  local -a programs
+  local app=$1 moved=$2 program pid failed=0
+  local -a programs pids=()
   read -ra programs <<<"\${APP_PROGRAMS[$app]}"
   for program in "\${programs[@]}"; do
     [[ $program == "$app"-web-* ]] && continue
     if [[ $(program_state "$program") != RUNNING ]]; then
       log "$app: starting $program"
-      supervisorctl stop "$program" >/dev/null 2>&1 || true
-      supervisorctl start "$program"
+      { supervisorctl stop "$program" >/dev/null 2>&1 || true; supervisorctl start "$program"; } &
     elif ((moved)) || [[ -e $STATE_DIR/$app.secrets-changed ]]; then
       log "$app: restarting $program on the live release"
-      supervisorctl restart "$program"
+      supervisorctl restart "$program" &
+    else
+      continue
     fi
+    pids+=("$!")
   done
+  for pid in "\${pids[@]}"; do
+    wait "$pid" || failed=1
+  done
+  ((failed == 0)) || die "$app: a task program did not (re)start on the live release (supervisorctl status)"
 }
 
-# After a reload, nginx's old workers finish their requests (to the old color)
-# before they exit: the old color is stopped only once they have.
-wait_for_old_nginx_workers() {
-  local start=$SECONDS
-  while pgrep -f 'nginx: worker process is shutting down' >/dev/null 2>&1; do
-    if ((SECONDS - start >= 60)); then
-      log "nginx's old workers still run after 60s; going on"
+# After a switch, nginx opens no new connection to the old color's socket, but
+# one it opened just before may still wait in the socket's accept queue:
+# gunicorn finishes the requests it has accepted when it stops, not those. So
+# the old color is stopped only once its socket's queue is empty (ss), and
+# not sooner than a second after the switch.
+wait_for_idle_socket() {
+  local socket=$1 start=$SECONDS queued
+  sleep 1
+  command -v ss >/dev/null 2>&1 || return 0
+  while :; do
+    queued=$(ss -xlnH 2>/dev/null | awk -v s="$socket" '$5 == s { print $3; exit }')
+    [[ -z $queued || $queued == 0 ]] && return 0
+    if ((SECONDS - start >= 30)); then
+      log "$socket still has $queued connections queued after 30s; going on"
       return 0
     fi
-    sleep 1
+    sleep 0.2
   done
 }
 
@@ -353,10 +390,10 @@ prune_color_releases() {
 # checked, migrated (the new release migrates before it serves: migrations
 # must keep the other color's release working, expand then contract) and
 # started or reloaded until it answers /healthz on its socket; only then is
-# nginx switched to the live color (a graceful reload), "current" moved to
-# its release and the worker and beat restarted on it; last, the idle color
-# is stopped unless IDLE_RUNNING. A rollback to a color that still runs is
-# the switch alone: seconds.
+# the live link switched to the live color (no nginx reload), "current" moved
+# to its release and the worker and beat restarted on it (after the switch:
+# their restart never delays it); last, the idle color is stopped unless
+# IDLE_RUNNING. A rollback to a color that still runs is the switch alone.
 release_app_colors() {
   local app=$1 color version file dir serving changed moved=1 idle
   local -A target=()
@@ -403,14 +440,14 @@ release_app_colors() {
     fi
   done
   "$SWITCH_COLOR" "$app" "$live_color" 9>&- ||
-    die "$app: nginx was not switched to $live_color; \${serving:-no color} keeps serving"
+    die "$app: traffic was not switched to $live_color; \${serving:-no color} keeps serving"
   if [[ $(readlink "$APPS_DIR/$app/current" 2>/dev/null || true) == "\${target[$live_color]}" ]]; then
     moved=0
   fi
   switch_current "$app" "\${target[$live_color]}"
   run_task_programs "$app" "$moved"
   if ((idle_running == 0)) && [[ $(program_state "$app-web-$idle") == RUNNING ]]; then
-    wait_for_old_nginx_workers
+    wait_for_idle_socket "$SOCKET_DIR/$app-$idle.sock"
     log "$app: stopping $app-web-$idle (colors.idleRunning is false)"
     supervisorctl stop "$app-web-$idle"
   fi
@@ -419,7 +456,7 @@ release_app_colors() {
   log "$app: $live_color is live with release \${target[$live_color]##*/}"
 }
 
-# Phase verify of one app: its live color through nginx, nginx's include
+# Phase verify of one app: its live color through nginx, the live link
 # naming the live color, and the programs that should run, running.
 verify_app_colors() {
   local app=$1 program state serving idle
@@ -431,7 +468,7 @@ verify_app_colors() {
   fi
   serving=$(serving_color "$app")
   if [[ $serving != "$live_color" ]]; then
-    log "$app: nginx sends traffic to \${serving:-no color}, colors.env makes $live_color live"
+    log "$app: the live link sends traffic to \${serving:-no color}, colors.env makes $live_color live"
     return 1
   fi
   healthz_through_nginx "$app" || return 1

@@ -7,7 +7,10 @@
  * programs, each started with DJANGO_TIERS_COLOR in its environment
  * (supervisor), which picks its socket, its release link and its process
  * name; every other setting is shared, so the two pools behave alike.
+ * Each worker adds the response header X-Django-Tiers-Color naming its
+ * color, so a client (the promote CLI's smoke test) knows which answered.
  */
+import { COLOR_HEADER } from "./nginx";
 import { appPaths, COLORS, colorPaths, SOCKET_DIR } from "./paths";
 import { pyString } from "./quote";
 import type { AppSpec, BoxSpec, RenderedFile } from "./types";
@@ -69,5 +72,30 @@ worker_tmp_dir = "/dev/shm"
 accesslog = "-"
 errorlog = "-"
 loglevel = "info"
-`;
+${colored ? COLOR_HOOK : ""}`;
 }
+
+/**
+ * The colored file's hook: gunicorn's worker has loaded the app (load_wsgi)
+ * when it calls post_worker_init, and serves every request through
+ * worker.wsgi, so wrapping it there names the color in each response, the
+ * app's own errors included (a 500 is still the color's answer).
+ */
+const COLOR_HOOK = `
+
+def post_worker_init(worker):
+    \"\"\"Names this color in every response (${COLOR_HEADER}): which color answered.\"\"\"
+    app = worker.wsgi
+    header = (${pyString(COLOR_HEADER)}, color)
+    name = header[0].lower()
+
+    def named(environ, start_response):
+        def start(status, headers, exc_info=None):
+            headers = [h for h in headers if h[0].lower() != name]
+            headers.append(header)
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    worker.wsgi = named
+`;

@@ -26,7 +26,7 @@ export {
   releaseBundleKey, WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
 } from "./paths";
 export type { ColorPaths, ProgramRole } from "./paths";
-export { COLORS, colorPaths, COLORS_ENV, liveColorInclude, NGINX_COLOR_DIR, SWITCH_COLOR_SCRIPT } from "./paths";
+export { COLORS, colorPaths, COLORS_ENV, liveSocket, SWITCH_COLOR_SCRIPT } from "./paths";
 export { renderColorsEnv, renderSwitchColorScript } from "./colors";
 export { COLOR_HEADER } from "./nginx";
 export { DRAIN_POLL_SECONDS, renderDrainScript } from "./drain";

@@ -3,7 +3,7 @@
  * site per app routed by `server_name`. nginx terminates TLS, serves static
  * and media files from disk and proxies the rest to gunicorn's unix socket.
  */
-import { ACME_WEBROOT, appPaths, COLORS, colorPaths, liveColorInclude, NGINX_HTTP_CONF, NGINX_MAIN_CONF } from "./paths";
+import { ACME_WEBROOT, appPaths, COLORS, colorPaths, liveSocket, NGINX_HTTP_CONF, NGINX_MAIN_CONF } from "./paths";
 import type { AppSpec, BoxSpec, RenderedFile } from "./types";
 
 const HEADER = "# Rendered by django-tiers; edits on the box are overwritten by the next instance.";
@@ -194,7 +194,7 @@ function healthCheckServer(spec: BoxSpec): string[] {
 /** The header that asks for one color (the same as the load balancer's preview rule). */
 export const COLOR_HEADER = "X-Django-Tiers-Color";
 
-/** The variable the colors' map sets: the color a request goes to. */
+/** The variable the colors' map sets: the upstream a request goes to (blue, green or live). */
 function colorVariable(app: AppSpec): string {
   return `$django_tiers_${app.name}_color`;
 }
@@ -213,24 +213,33 @@ function upstream(spec: BoxSpec, app: AppSpec): string {
 }
 
 /**
- * Blue-green on one box: one upstream per color's gunicorn, and a map that
- * picks the color of each request. Its default, the live color, comes from a
- * one-line include that only django-tiers-switch-color writes (then checks
- * and gracefully reloads nginx), so this file never changes on a switch. A
- * request with the header X-Django-Tiers-Color: blue or green goes to that
+ * Blue-green on one box: one upstream per color's gunicorn, one for the live
+ * color, and a map that picks the upstream of each request. The live
+ * upstream's socket is a symlink to the live color's socket, which only
+ * django-tiers-switch-color renames: nginx connects to the socket path for
+ * every request it proxies (no upstream keepalive), so a switch moves new
+ * requests without any reload, and nothing nginx loads ever changes. (A
+ * reload would end nginx's old workers, which close their idle keep-alive
+ * client connections: a request sent on one at that instant gets no answer.)
+ * A request with the header X-Django-Tiers-Color: blue or green goes to that
  * color (the smoke test of the idle one, as on the load balancer); any other
  * value goes to the live color.
  */
 function colorUpstreams(app: AppSpec): string {
+  const live = liveSocket(app.name);
   const upstreams = COLORS.map((color) => `upstream ${colorPaths(app.name, color).upstream} {
     # gunicorn's socket of the ${color} release; fail_timeout=0 so nginx never marks its only server down.
     server unix:${colorPaths(app.name, color).socket} fail_timeout=0;
 }`);
   return `${upstreams.join("\n")}
-# The color of each request: the live one (the include's \`default <color>;\`),
-# or the one ${COLOR_HEADER} names.
+upstream ${live.upstream} {
+    # A symlink to the live color's socket, renamed by django-tiers-switch-color:
+    # nginx follows it on every connection, so a switch needs no reload.
+    server unix:${live.link} fail_timeout=0;
+}
+# The upstream of each request: the one ${COLOR_HEADER} names, else the live color's.
 map $http_x_django_tiers_color ${colorVariable(app)} {
-    include ${liveColorInclude(app.name)};
+    default live;
 ${COLORS.map((color) => `    ${color} ${color};`).join("\n")}
 }`;
 }

@@ -24,14 +24,12 @@ export const WORKER_WATCHDOG_SCRIPT = "/usr/local/sbin/django-tiers-worker-watch
 /** Always rendered (comment-only without a Celery worker), so a box that drops Celery drops the job. */
 export const WORKER_WATCHDOG_CRON = "/etc/cron.d/django-tiers-worker-watchdog";
 /**
- * Blue-green on one box: sends an app's traffic to a color (rewrites the
- * app's live-color include, checks nginx, reloads it gracefully).
+ * Blue-green on one box: sends an app's traffic to a color (checks the
+ * color's /healthz on its socket, then renames the app's live socket link).
  */
 export const SWITCH_COLOR_SCRIPT = "/usr/local/sbin/django-tiers-switch-color";
 /** Blue-green on one box: the live color and whether the idle one runs (LIVE_COLOR=, IDLE_RUNNING=), read by phase release. */
 export const COLORS_ENV = "/etc/django-tiers/colors.env";
-/** Blue-green on one box: each app's `<app>.live-color` (`default blue;`), included by its nginx map. */
-export const NGINX_COLOR_DIR = "/etc/nginx/django-tiers";
 /** Loads an app's environment (app.env, instance.env, secrets.env) and execs a command. */
 export const EXEC_WRAPPER = "/usr/local/bin/django-tiers-exec";
 /** Python helpers the provisioning script runs (secrets → env file, locked migrate). */
@@ -203,10 +201,19 @@ export function colorPaths(app: string, color: Color): ColorPaths {
   };
 }
 
-/** `/etc/nginx/django-tiers/<app>.live-color`: the one line a switch rewrites. */
-export function liveColorInclude(app: string): string {
+/**
+ * Blue-green on one box: `/run/django-tiers/<app>-live.sock`, a symlink to the
+ * live color's socket (`<app>-blue.sock` or `<app>-green.sock`, relative), and
+ * its nginx upstream `django_tiers_<app>_live`. django-tiers-switch-color
+ * renames a new link over it; nginx connects through it for every request.
+ */
+export function liveSocket(app: string): { link: string; upstream: string; target: (color: Color) => string } {
   assertAppName(app);
-  return `${NGINX_COLOR_DIR}/${app}.live-color`;
+  return {
+    link: `${SOCKET_DIR}/${app}-live.sock`,
+    upstream: `django_tiers_${app}_live`,
+    target: (color) => colorPaths(app, color).socket.slice(SOCKET_DIR.length + 1),
+  };
 }
 
 /**

@@ -422,18 +422,40 @@ start_cron() {
   fi
 }
 
+# What nginx loads: every file of its configuration (nginx -T).
+nginx_config_hash() {
+  nginx -T 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
 # Validates the whole configuration first: a broken file never reaches a
-# running nginx, which keeps serving the previous one.
+# running nginx, which keeps serving the previous one. A running nginx is
+# reloaded only when its configuration changed since it was loaded: a reload
+# ends the old workers, which close every idle keep-alive connection, and a
+# client's next request sent on one at that moment gets no answer. Every
+# rollout runs phase configure, so an unchanged configuration must cost nothing.
 reload_nginx() {
+  local hash stamp=$STATE_DIR/nginx-loaded.sha256 loaded=""
   nginx -t -q || die "nginx -t rejected the configuration"
+  hash=$(nginx_config_hash)
+  [[ -r $stamp ]] && loaded=$(<"$stamp")
   if have_systemd; then
     systemctl enable nginx
+    if [[ $loaded == "$hash" ]] && systemctl is-active --quiet nginx; then
+      log "nginx's configuration is unchanged: not reloaded"
+      return 0
+    fi
     systemctl reload-or-restart nginx
   elif pidfile_alive /run/nginx.pid; then
+    if [[ $loaded == "$hash" ]]; then
+      log "nginx's configuration is unchanged: not reloaded"
+      return 0
+    fi
     nginx -s reload
   else
     nginx 9>&-
   fi
+  install -d -m 0755 "$STATE_DIR"
+  printf '%s\\n' "$hash" >"$stamp"
 }
 
 program_state() {
@@ -758,7 +780,7 @@ phase_configure() {
     rm -f /etc/nginx/sites-enabled/default
     for app in "\${APPS[@]}"; do
       enable_site "$app"
-${ifColored(`      ensure_live_color_include "$app"\n`)}    done
+${ifColored(`      ensure_live_link "$app"\n`)}    done
     reload_nginx
   fi
   start_supervisor

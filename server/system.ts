@@ -3,7 +3,7 @@
  * the socket directory at boot, unattended upgrades and certbot's hook.
  */
 import {
-  CERTBOT_DEPLOY_HOOK, REDIS_CONF, SOCKET_DIR, SOCKET_GROUP, TMPFILES_CONF, UNATTENDED_UPGRADES_CONF,
+  CERTBOT_DEPLOY_HOOK, liveSocket, REDIS_CONF, SOCKET_DIR, SOCKET_GROUP, TMPFILES_CONF, UNATTENDED_UPGRADES_CONF,
 } from "./paths";
 import { REDIS_DATABASES } from "./validate";
 import type { BoxSpec, RenderedFile } from "./types";
@@ -13,7 +13,7 @@ export function renderSystemFiles(spec: BoxSpec): RenderedFile[] {
     // The box's own Redis only when the cache is not an external service (app
     // and worker servers never run one).
     ...(spec.cache || spec.role !== "single-box" ? [] : [{ path: REDIS_CONF, mode: "0644", owner: "root:root", content: renderRedisConf() }]),
-    { path: TMPFILES_CONF, mode: "0644", owner: "root:root", content: renderTmpfiles() },
+    { path: TMPFILES_CONF, mode: "0644", owner: "root:root", content: renderTmpfiles(spec) },
     { path: UNATTENDED_UPGRADES_CONF, mode: "0644", owner: "root:root", content: renderUnattendedUpgrades() },
   ];
   if (spec.tls.mode === "letsencrypt") {
@@ -46,11 +46,23 @@ appendfsync everysec
 `;
 }
 
-/** /run is a tmpfs: recreate gunicorn's socket directory at every boot. */
-export function renderTmpfiles(): string {
+/**
+ * /run is a tmpfs: recreate gunicorn's socket directory at every boot and,
+ * with blue-green on the box, each app's live link to the socket of
+ * `colors.live` (before nginx and supervisor start: nginx would answer 502
+ * for the live color without it). The link is relative, like the switch's.
+ */
+export function renderTmpfiles(spec: BoxSpec): string {
+  const colors = spec.colors;
+  const links = colors
+    ? `# Blue-green: each app's live socket, a link to the socket of colors.live (${colors.live});
+# django-tiers-switch-color moves it at a switch, this recreates it at boot.
+${spec.apps.map((app) => `L ${liveSocket(app.name).link} - - - - ${liveSocket(app.name).target(colors.live)}`).join("\n")}
+`
+    : "";
   return `# Rendered by django-tiers: gunicorn's unix sockets (group ${SOCKET_GROUP}: every app user; sticky).
 d ${SOCKET_DIR} 1775 root ${SOCKET_GROUP} -
-`;
+${links}`;
 }
 
 /** Sorts after Debian's 20auto-upgrades, so these values win. */

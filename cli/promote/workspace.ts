@@ -91,7 +91,7 @@ export interface SmokeResult {
   error?: string;
   /**
    * The response's own `X-Django-Tiers-Color` header: the color that
-   * answered. nginx on a blue-green box names it; a box promotion waits for
+   * answered. Each color's gunicorn on a blue-green box names it; a box promotion waits for
    * it (it is how the run knows the box's rollout has switched or started a
    * color). Absent when the response does not name one.
    */

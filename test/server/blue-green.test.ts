@@ -1,12 +1,14 @@
 /**
  * Blue-green on one box (issue #5, BoxSpec.colors): the rendered programs,
- * upstreams, map, include and colors.env; validation; the real tools over the
- * colored files (shellcheck, nginx -t, supervisor's parser, gunicorn
- * --check-config); and a real run: real nginx with the rendered site, real
- * gunicorn with the rendered config for each color on its own unix socket,
- * switched blue → green → blue by the rendered django-tiers-switch-color
- * under a load loop, with zero failed requests, and a broken nginx
- * configuration that leaves the old color serving.
+ * upstreams, map, live socket link (tmpfiles.d) and colors.env; validation;
+ * the real tools over the colored files (shellcheck, nginx -t, supervisor's
+ * parser, gunicorn --print-config); and a real run: real nginx with the
+ * rendered site, real gunicorn with the rendered config for each color on its
+ * own unix socket, switched blue → green → blue by the rendered
+ * django-tiers-switch-color (a symlink renamed, nginx never reloaded) under a
+ * keep-alive load loop with zero failed requests, each answer naming its
+ * color in X-Django-Tiers-Color; and a switch to a color whose gunicorn is
+ * down, refused with nothing changed.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -15,7 +17,7 @@ import * as path from "node:path";
 import { runChecks } from "../../policies";
 import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
 import {
-  boxProgramNames, BoxSpecError, colorPaths, liveColorInclude, renderBox, renderUserDataBase64, shippedLogs, USER_DATA_LIMIT_BYTES,
+  boxProgramNames, BoxSpecError, colorPaths, liveSocket, renderBox, renderUserDataBase64, shippedLogs, USER_DATA_LIMIT_BYTES,
   validateBoxSpec,
 } from "../../server";
 import type { BoxSpec, Color, RenderedFile } from "../../server";
@@ -80,24 +82,50 @@ describe("rendered files of a box with colors", () => {
     });
   });
 
-  it("gives nginx one upstream per color and a map whose default is the include", () => {
+  it("gives nginx one upstream per color, one through the live link, and a map whose default is live", () => {
     for (const site of [`/etc/nginx/sites-available/blog.conf`, `/etc/nginx/sites-available/pending/blog.conf`]) {
       const text = fileAt(files, site).content;
-      expect(text).toContain("upstream django_tiers_blog_blue {\n");
-      expect(text).toContain("    server unix:/run/django-tiers/blog-blue.sock fail_timeout=0;\n");
-      expect(text).toContain("    server unix:/run/django-tiers/blog-green.sock fail_timeout=0;\n");
-      expect(text).toContain(
-        "map $http_x_django_tiers_color $django_tiers_blog_color {\n    include /etc/nginx/django-tiers/blog.live-color;\n    blue blue;\n    green green;\n}\n");
-      expect(text).not.toMatch(/upstream django_tiers_blog \{/);
+      const upstreams = Object.fromEntries([...text.matchAll(/^upstream (\S+) \{\n([^}]*)\}$/gm)].map((m) => [m[1], m[2]]));
+      expect(Object.keys(upstreams)).toEqual(["django_tiers_blog_blue", "django_tiers_blog_green", "django_tiers_blog_live"]);
+      expect(upstreams.django_tiers_blog_blue).toContain("    server unix:/run/django-tiers/blog-blue.sock fail_timeout=0;\n");
+      expect(upstreams.django_tiers_blog_green).toContain("    server unix:/run/django-tiers/blog-green.sock fail_timeout=0;\n");
+      expect(upstreams.django_tiers_blog_live).toContain("    server unix:/run/django-tiers/blog-live.sock fail_timeout=0;\n");
+      // No upstream keepalive: nginx connects to the socket path (and so follows the live link) for every request.
+      for (const [name, body] of Object.entries(upstreams)) expect(`${name}: ${body}`).not.toMatch(/^\s*keepalive/m);
+      expect(text).not.toMatch(/^\s*keepalive\b/m);
+      expect(text).toContain("map $http_x_django_tiers_color $django_tiers_blog_color {\n    default live;\n    blue blue;\n    green green;\n}\n");
+      expect(text).not.toContain("include");
       const passes = [...text.matchAll(/proxy_pass (\S+);/g)].map((m) => m[1]);
       expect(passes.length).toBeGreaterThan(0);
       expect(new Set(passes)).toEqual(new Set(["http://django_tiers_blog_$django_tiers_blog_color"]));
     }
-    expect(liveColorInclude("blog")).toBe("/etc/nginx/django-tiers/blog.live-color");
-    // The include is written by the switch only: never a rendered file, so applying a document switches nothing.
-    expect(files.map((f) => f.path).filter((p) => p.startsWith("/etc/nginx/django-tiers/"))).toEqual([]);
+    expect(liveSocket("blog")).toMatchObject({ link: "/run/django-tiers/blog-live.sock", upstream: "django_tiers_blog_live" });
+    expect(liveSocket("blog").target("green")).toBe("blog-green.sock");
+    // Nothing nginx loads names the live color: a switch changes no nginx file.
+    const blue = renderBox(coloredSpec({ apps: 3, tls: "letsencrypt", taskWorker: "celery" }, "blue", false));
+    const nginxFiles = (list: RenderedFile[]) => list.filter((f) => f.path.startsWith("/etc/nginx/"));
+    expect(nginxFiles(blue)).toEqual(nginxFiles(files));
     // Static files still come from current (the live release).
     expect(fileAt(files, "/etc/nginx/sites-available/blog.conf").content).toContain("alias /srv/apps/blog/current/static/;");
+  });
+
+  it("recreates each app's live link at boot (tmpfiles.d, from colors.live); a box without colors gets the same file as before", () => {
+    expect(fileAt(files, "/etc/tmpfiles.d/django-tiers.conf").content.split("\n").filter((l) => l && !l.startsWith("#"))).toEqual([
+      "d /run/django-tiers 1775 root django-tiers -",
+      "L /run/django-tiers/shop-live.sock - - - - shop-green.sock",
+      "L /run/django-tiers/blog-live.sock - - - - blog-green.sock",
+      "L /run/django-tiers/wiki-live.sock - - - - wiki-green.sock",
+    ]);
+    expect(fileAt(renderBox(coloredSpec({}, "blue")), "/etc/tmpfiles.d/django-tiers.conf").content).toContain("\nL /run/django-tiers/shop-live.sock - - - - shop-blue.sock\n");
+    expect(fileAt(renderBox(fixtureSpec({ apps: 3 })), "/etc/tmpfiles.d/django-tiers.conf").content)
+      .toBe("# Rendered by django-tiers: gunicorn's unix sockets (group django-tiers: every app user; sticky).\nd /run/django-tiers 1775 root django-tiers -\n");
+  });
+
+  it("names the color in every response from gunicorn (post_worker_init); a box without colors has no hook", () => {
+    const conf = fileAt(files, "/etc/django-tiers/shop/gunicorn.conf.py").content;
+    expect(conf).toContain("\ndef post_worker_init(worker):\n");
+    expect(conf).toContain('    header = ("X-Django-Tiers-Color", color)\n');
+    expect(fileAt(renderBox(fixtureSpec({ apps: 3 })), "/etc/django-tiers/shop/gunicorn.conf.py").content).not.toContain("post_worker_init");
   });
 
   it("carries the live color and the idle color's fate in colors.env, and the switch script", () => {
@@ -107,6 +135,10 @@ describe("rendered files of a box with colors", () => {
     expect(fileAt(renderBox(coloredSpec({}, "blue", true)), "/etc/django-tiers/colors.env").content).toMatch(/^LIVE_COLOR=blue\nIDLE_RUNNING=1\n$/m);
     expect(fileAt(files, SWITCH)).toMatchObject({ mode: "0755", owner: "root:root" });
     expect(fileAt(files, SWITCH).content).toContain("readonly APPS=(shop blog wiki)\n");
+    expect(fileAt(files, SWITCH).content).toContain("declare -rA APP_HOST=([shop]=shop.example.com ");
+    // The switch renames a link: it never checks or reloads nginx.
+    const code = fileAt(files, SWITCH).content.split("\n").filter((l) => !/^\s*#/.test(l)).join("\n");
+    expect(code).not.toMatch(/nginx -[tTs]|systemctl|kill/);
   });
 
   it("renders the colors part of the provisioning script, and each color's release parameter", () => {
@@ -115,7 +147,7 @@ describe("rendered files of a box with colors", () => {
     expect(script).toContain("declare -rA APP_PROGRAMS=([shop]='shop-web-blue shop-web-green shop-worker shop-beat' ");
     expect(script).toContain("readonly SWITCH_COLOR=/usr/local/sbin/django-tiers-switch-color\n");
     for (const call of ['    fetch_color_releases "$app"\n', '    release_app_colors "$app"\n', '    verify_app_colors "$app" || failed=1\n',
-      '      ensure_live_color_include "$app"\n', '  "$SWITCH_COLOR" "$app" "$live_color" 9>&- ||\n']) {
+      '      ensure_live_link "$app"\n', '  "$SWITCH_COLOR" "$app" "$live_color" 9>&- ||\n']) {
       expect(script).toContain(call);
     }
     const plain = fileAt(renderBox(fixtureSpec({ apps: 3, tls: "letsencrypt" })), PROVISION).content;
@@ -194,12 +226,35 @@ describe.each([
     expect(result.status).toBe(0);
   });
 
-  it("passes nginx -t with the live sites and each app's include", () => {
+  it("passes nginx -t with the live sites", () => {
     const root = path.join(dir, slug, "nginx");
     const conf = layNginx(root, spec, files, (t) => t, spec.colors!.live);
     const result = run(tool("nginx"), ["-t", "-p", `${root}/`, "-c", conf, "-e", path.join(root, "var/log/nginx/error.log")]);
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
+  });
+
+  it("recreates the socket directory and each app's live link with systemd-tmpfiles, and leaves a switched link alone", () => {
+    const root = path.join(dir, slug, "tmpfiles");
+    writeUnder(root, "/etc/tmpfiles.d/django-tiers.conf", fileAt(files, "/etc/tmpfiles.d/django-tiers.conf").content);
+    // The box's user database, as far as the file names it.
+    writeUnder(root, "/etc/passwd", "root:x:0:0::/root:/bin/sh\n");
+    writeUnder(root, "/etc/group", "root:x:0:\ndjango-tiers:x:990:\n");
+    const create = () => run(tool("systemd-tmpfiles"), ["--create", `--root=${root}`]);
+    const links = () => Object.fromEntries(spec.apps.map((a) => [a.name, fs.readlinkSync(path.join(root, liveSocket(a.name).link))]));
+    const created = create();
+    expect(created.stderr).toBe("");
+    expect(created.status).toBe(0);
+    const live = spec.colors!.live;
+    expect(links()).toEqual(Object.fromEntries(spec.apps.map((a) => [a.name, `${a.name}-${live}.sock`])));
+    expect((fs.statSync(path.join(root, "run/django-tiers")).mode & 0o7777).toString(8)).toBe("1775");
+    // A switch by hand, then another --create (a package's postinst may run one): the link stays where the switch put it.
+    const other = live === "blue" ? "green" : "blue";
+    const link = path.join(root, liveSocket(spec.apps[0].name).link);
+    fs.rmSync(link);
+    fs.symlinkSync(`${spec.apps[0].name}-${other}.sock`, link);
+    expect(create().status).toBe(0);
+    expect(links()[spec.apps[0].name]).toBe(`${spec.apps[0].name}-${other}.sock`);
   });
 
   it("is parsed by supervisor into both colors' programs", () => {
@@ -252,8 +307,9 @@ describe.each([
 // ---------------------------------------------------------------- the real run
 
 /**
- * The box's nginx files under `root`, every site enabled and each app's
- * live-color include naming `live`; `rewrite` adapts a file's text first.
+ * The box's nginx files under `root`, every site enabled and each app's live
+ * socket link (under root's run/django-tiers) naming `live`; `rewrite` adapts
+ * a file's text first.
  */
 function layNginx(root: string, spec: BoxSpec, files: RenderedFile[], rewrite: (text: string) => string, live: Color): string {
   for (const file of files.filter((f) => f.path.startsWith("/etc/nginx/"))) writeUnder(root, file.path, rewrite(rebase(file.content, root)));
@@ -261,7 +317,8 @@ function layNginx(root: string, spec: BoxSpec, files: RenderedFile[], rewrite: (
   for (const d of ["etc/nginx/modules-enabled", "etc/nginx/sites-enabled", "var/log/nginx", "run"]) fs.mkdirSync(path.join(root, d), { recursive: true });
   for (const app of spec.apps) {
     fs.symlinkSync(path.join(root, "etc/nginx/sites-available", `${app.name}.conf`), path.join(root, "etc/nginx/sites-enabled", `${app.name}.conf`));
-    writeUnder(root, liveColorInclude(app.name), `default ${live};\n`);
+    fs.mkdirSync(path.join(root, "run/django-tiers"), { recursive: true });
+    fs.symlinkSync(liveSocket(app.name).target(live), path.join(root, liveSocket(app.name).link));
     if (spec.tls.mode === "letsencrypt") selfSignedCert(root, app.name);
   }
   return path.join(root, "etc/nginx/nginx.conf");
@@ -290,18 +347,20 @@ function runAsync(command: string, args: string[], env: NodeJS.ProcessEnv): Prom
 interface Answer {
   status?: number;
   body?: string;
+  /** The response's X-Django-Tiers-Color: the color whose gunicorn answered. */
+  color?: string;
   error?: string;
 }
 
-/** One GET through nginx on a new connection. */
-function get(port: number, headers: Record<string, string>, urlPath = "/"): Promise<Answer> {
+/** One GET through nginx, on a new connection or on `agent`'s kept-alive one. */
+function get(port: number, headers: Record<string, string>, urlPath = "/", agent?: http.Agent): Promise<Answer & { reused?: boolean }> {
   return new Promise((resolve) => {
-    const req = http.request({ host: "127.0.0.1", port, path: urlPath, headers, agent: false }, (response) => {
+    const req = http.request({ host: "127.0.0.1", port, path: urlPath, headers, agent: agent ?? false }, (response) => {
       let body = "";
       response.on("data", (chunk) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode, body }));
+      response.on("end", () => resolve({ status: response.statusCode, body, color: response.headers["x-django-tiers-color"] as string | undefined, reused: req.reusedSocket }));
     });
-    req.on("error", (error) => resolve({ error: error.message }));
+    req.on("error", (error) => resolve({ error: error.message, reused: req.reusedSocket }));
     req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
     req.end();
   });
@@ -325,24 +384,37 @@ function stop(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
- * A bounded load loop: `loops` clients, each sending requests one after the
- * other (a new connection each) until stopped. Every answer but a 200 is a
- * failure, with what it was.
+ * A bounded keep-alive load loop: `loops` clients, each with one HTTP/1.1
+ * connection to nginx that it keeps open (reopened only after an error) and
+ * sends requests on one after the other until stopped, never retrying: a
+ * request sent on a connection nginx closes at that instant (an nginx reload
+ * does that to idle ones) fails. Every answer but a 200 is a failure, with
+ * what it was; each 200 is counted by its body and by the color its
+ * X-Django-Tiers-Color names.
  */
 class Load {
   total = 0;
+  reused = 0;
   failures: string[] = [];
   bodies = new Map<string, number>();
+  colors = new Map<string, number>();
   private running = true;
+  private readonly agents: http.Agent[] = [];
   private readonly done: Promise<void[]>;
 
   constructor(port: number, host: string, loops: number) {
     this.done = Promise.all(Array.from({ length: loops }, async () => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      this.agents.push(agent);
       while (this.running) {
-        const answer = await get(port, { Host: host });
+        const answer = await get(port, { Host: host }, "/", agent);
         this.total++;
+        if (answer.reused) this.reused++;
         if (answer.status !== 200) this.failures.push(JSON.stringify(answer));
-        else this.bodies.set(answer.body!, (this.bodies.get(answer.body!) ?? 0) + 1);
+        else {
+          this.bodies.set(answer.body!, (this.bodies.get(answer.body!) ?? 0) + 1);
+          this.colors.set(String(answer.color), (this.colors.get(String(answer.color)) ?? 0) + 1);
+        }
       }
     }));
   }
@@ -350,6 +422,7 @@ class Load {
   async stop(): Promise<void> {
     this.running = false;
     await this.done;
+    for (const agent of this.agents) agent.destroy();
   }
 }
 
@@ -357,9 +430,11 @@ describe("switching colors for real: nginx, gunicorn on each color's socket, dja
   const spec = coloredSpec({ apps: 1, tls: "none", taskWorker: "none", workers: 2 }, "blue");
   const files = deliveredFiles(spec);
   const host = "shop.example.com";
-  const gunicorns: ChildProcess[] = [];
+  const gunicorns = new Map<Color, ChildProcess>();
   let root = "";
+  let conf = "";
   let nginx: ChildProcess | undefined;
+  let nginxPid = 0;
   let port = 0;
   let switchEnv: NodeJS.ProcessEnv = {};
   let switchScript = "";
@@ -367,14 +442,26 @@ describe("switching colors for real: nginx, gunicorn on each color's socket, dja
   const logs: string[] = [];
 
   const answer = (headers: Record<string, string> = {}) => get(port, { Host: host, ...headers });
-  const include = () => fs.readFileSync(path.join(root, liveColorInclude("shop")), "utf8");
+  const liveLink = () => fs.readlinkSync(path.join(root, liveSocket("shop").link));
   const switchTo = (color: string) => runAsync(switchScript, ["shop", color], switchEnv);
-  /** Answers without a color header flip to `color` and stay there. */
+  /** nginx's master and worker processes: a reload would replace the workers. */
+  const nginxProcesses = () => run("/usr/bin/pgrep", ["-P", String(nginxPid)]).stdout.split("\n").filter(Boolean).concat(String(nginxPid)).sort();
+  /** Answers without a color header come from `color` (body and response header) and stay there. */
   const servesOnly = async (color: Color) => {
-    await waitFor(`answers from ${color}`, async () => (await answer()).body?.startsWith(`${color} `) === true, 10);
+    await waitFor(`answers from ${color}`, async () => (await answer()).color === color, 10);
     const next = await Promise.all(Array.from({ length: 20 }, () => answer()));
-    expect(next.map((a) => a.body?.split(" ")[0])).toEqual(Array(20).fill(color));
+    expect(next.map((a) => `${a.color} ${a.body?.split(" ")[0]}`)).toEqual(Array(20).fill(`${color} ${color}`));
   };
+  const startGunicorn = (color: Color) => {
+    const child = spawn(PYTHON, ["-P", "-m", "gunicorn", "--config", conf, "shopsite.wsgi:application"],
+      { cwd: "/", env: { PATH: "/usr/bin:/bin", DJANGO_TIERS_COLOR: color }, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (c) => logs.push(`${color}: ${c}`));
+    child.stderr?.on("data", (c) => logs.push(`${color}: ${c}`));
+    gunicorns.set(color, child);
+  };
+  const socketAnswers = (color: Color) => async () =>
+    run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", path.join(root, colorPaths("shop", color).socket),
+      "-H", `Host: ${host}`, "http://localhost/healthz"]).stdout === "200";
 
   beforeAll(async () => {
     pythonModules("gunicorn");
@@ -384,7 +471,7 @@ describe("switching colors for real: nginx, gunicorn on each color's socket, dja
     port = (free.address() as { port: number }).port;
     await new Promise((resolve) => free.close(resolve));
 
-    // Two releases, each a WSGI app that answers "<color> <release>" (its color from supervisor's variable).
+    // Two releases, each a WSGI app that answers "<color> <release> <path>" (its color from supervisor's variable).
     for (const [color, release] of [["blue", "v1"], ["green", "v2"]] as const) {
       const releaseDir = path.join(root, "srv/apps/shop/releases", release);
       writeUnder(releaseDir, "/shopsite/__init__.py", "");
@@ -395,22 +482,16 @@ RELEASE = ${JSON.stringify(release)}
 
 def application(environ, start_response):
     body = ("%s %s %s" % (os.environ["DJANGO_TIERS_COLOR"], RELEASE, environ["PATH_INFO"])).encode()
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body))), ("X-Django-Tiers-Color", "forged")])
     return [body]
 `);
       fs.symlinkSync(releaseDir, path.join(root, "srv/apps/shop", color));
     }
     fs.mkdirSync(path.join(root, "run/django-tiers"), { recursive: true });
     // The rendered gunicorn.conf.py, its /srv and /run paths moved under root.
-    const conf = writeUnder(root, "/etc/django-tiers/shop/gunicorn.conf.py",
+    conf = writeUnder(root, "/etc/django-tiers/shop/gunicorn.conf.py",
       rebase(fileAt(files, "/etc/django-tiers/shop/gunicorn.conf.py").content, root, ["srv"]).split('"unix:/run/').join(`"unix:${root}/run/`));
-    for (const color of ["blue", "green"] as const) {
-      const child = spawn(PYTHON, ["-P", "-m", "gunicorn", "--config", conf, "shopsite.wsgi:application"],
-        { cwd: "/", env: { PATH: "/usr/bin:/bin", DJANGO_TIERS_COLOR: color }, stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout?.on("data", (c) => logs.push(`${color}: ${c}`));
-      child.stderr?.on("data", (c) => logs.push(`${color}: ${c}`));
-      gunicorns.push(child);
-    }
+    for (const color of ["blue", "green"] as const) startGunicorn(color);
 
     // The rendered nginx files: port 80 → a free loopback port, sockets under root, workers as this user.
     const nginxConf = layNginx(root, spec, files, (text) => text
@@ -419,16 +500,12 @@ def application(environ, start_response):
       .split("unix:/run/django-tiers/").join(`unix:${root}/run/django-tiers/`), "blue");
     const nginxArgs = ["-p", `${root}/`, "-c", nginxConf, "-e", path.join(root, "var/log/nginx/error.log")];
     nginx = spawn(tool("nginx"), [...nginxArgs, "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
+    nginxPid = nginx.pid!;
     nginx.stderr?.on("data", (c) => logs.push(`nginx: ${c}`));
 
-    // The rendered switch script, its nginx this test's (same prefix and configuration).
+    // The rendered switch script, its socket directory this test's.
     switchScript = writeUnder(root, SWITCH, fileAt(files, SWITCH).content, "0755");
-    writeUnder(root, "/bin/nginx", `#!/bin/sh\nexec ${tool("nginx")} ${nginxArgs.join(" ")} "$@"\n`, "0755");
-    switchEnv = {
-      PATH: "/usr/bin:/bin",
-      DJANGO_TIERS_SWITCH_PATH: `${root}/bin:/usr/bin:/bin`,
-      DJANGO_TIERS_NGINX_COLOR_DIR: path.join(root, "etc/nginx/django-tiers"),
-    };
+    switchEnv = { PATH: "/usr/bin:/bin", DJANGO_TIERS_SOCKET_DIR: path.join(root, "run/django-tiers") };
 
     await waitFor(`nginx and both gunicorns (${logs.join("")})`, async () => {
       const [live, preview] = await Promise.all([answer(), answer({ "X-Django-Tiers-Color": "green" })]);
@@ -440,29 +517,32 @@ def application(environ, start_response):
   afterAll(async () => {
     await load?.stop();
     await stop(nginx);
-    await Promise.all(gunicorns.map(stop));
+    await Promise.all([...gunicorns.values()].map(stop));
   });
 
-  it("sends traffic to the live color, the preview header to either color, and any other value to the live one", async () => {
-    expect(include()).toBe("default blue;\n");
-    expect((await answer()).body).toBe("blue v1 /");
-    expect((await answer({ "X-Django-Tiers-Color": "green" })).body).toBe("green v2 /");
-    expect((await answer({ "X-Django-Tiers-Color": "blue" })).body).toBe("blue v1 /");
-    for (const other of ["purple", "green;", "blue green", "", "default"]) {
-      expect(`${other}: ${(await answer({ "X-Django-Tiers-Color": other })).body}`).toBe(`${other}: blue v1 /`);
+  it("sends traffic to the live color, the preview header to either color, and any other value to the live one; each answer names its color", async () => {
+    expect(liveLink()).toBe("shop-blue.sock");
+    expect(await answer()).toMatchObject({ status: 200, body: "blue v1 /", color: "blue" });
+    expect(await answer({ "X-Django-Tiers-Color": "green" })).toMatchObject({ body: "green v2 /", color: "green" });
+    expect(await answer({ "X-Django-Tiers-Color": "blue" })).toMatchObject({ body: "blue v1 /", color: "blue" });
+    for (const other of ["purple", "green;", "blue green", "", "default", "live"]) {
+      const a = await answer({ "X-Django-Tiers-Color": other });
+      expect(`${other}: ${a.body} (${a.color})`).toBe(`${other}: blue v1 / (blue)`);
     }
     const healthz = await get(port, { Host: host, "X-Django-Tiers-Color": "green" }, "/healthz");
-    expect(healthz).toEqual({ status: 200, body: "green v2 /healthz" });
+    expect(healthz).toMatchObject({ status: 200, body: "green v2 /healthz", color: "green" });
   });
 
-  it("switches blue → green → blue under load with zero failed requests", async () => {
+  it("switches blue → green → blue under keep-alive load with zero failed requests, and never reloads nginx", async () => {
+    const processes = nginxProcesses();
+    expect(processes.length).toBeGreaterThan(1);
     const toGreen = await switchTo("green");
-    expect(toGreen.stderr).toContain("shop: green is live (was blue); nginx reloaded gracefully");
+    expect(toGreen.stderr).toContain(`shop: green is live (was blue); ${root}/run/django-tiers/shop-live.sock -> shop-green.sock, nginx not reloaded`);
     expect(toGreen.status).toBe(0);
-    expect(include()).toBe("default green;\n");
+    expect(liveLink()).toBe("shop-green.sock");
     await servesOnly("green");
-    expect((await answer({ "X-Django-Tiers-Color": "blue" })).body).toBe("blue v1 /");
-    expect((await answer({ "X-Django-Tiers-Color": "nonsense" })).body).toBe("green v2 /");
+    expect(await answer({ "X-Django-Tiers-Color": "blue" })).toMatchObject({ body: "blue v1 /", color: "blue" });
+    expect(await answer({ "X-Django-Tiers-Color": "nonsense" })).toMatchObject({ body: "green v2 /", color: "green" });
 
     const again = await switchTo("green");
     expect(again.status).toBe(0);
@@ -470,30 +550,56 @@ def application(environ, start_response):
 
     const back = await switchTo("blue");
     expect(back.status).toBe(0);
-    expect(include()).toBe("default blue;\n");
+    expect(liveLink()).toBe("shop-blue.sock");
     await servesOnly("blue");
     await new Promise((resolve) => setTimeout(resolve, 500));
 
-    const counts = { total: load!.total, failures: load!.failures.slice(0, 10), bodies: Object.fromEntries(load!.bodies) };
+    const counts = { total: load!.total, failures: load!.failures.slice(0, 10), bodies: Object.fromEntries(load!.bodies), colors: Object.fromEntries(load!.colors) };
     expect(counts.failures).toEqual([]);
     expect(counts.total).toBeGreaterThan(100);
+    // Kept-alive connections: all but each loop's first request reused one.
+    expect(load!.reused).toBeGreaterThan(counts.total * 0.9);
     expect(counts.bodies["blue v1 /"]).toBeGreaterThan(0);
     expect(counts.bodies["green v2 /"]).toBeGreaterThan(0);
+    // The response header is gunicorn's (the app's own forged one replaced): the color that answered.
+    expect(Object.keys(counts.colors).sort()).toEqual(["blue", "green"]);
+    expect(counts.colors.blue).toBe(counts.bodies["blue v1 /"]);
+    // The same nginx master and workers throughout: nothing reloaded.
+    expect(nginxProcesses()).toEqual(processes);
   });
 
-  it("leaves the old color serving when nginx -t fails, and puts its include back", async () => {
-    const broken = writeUnder(root, "/etc/nginx/sites-enabled/zz-broken.conf", "server {\n    listen 127.0.0.1:1;\n    no_such_directive on;\n}\n");
-    try {
-      const result = await switchTo("green");
-      expect(result.status).toBe(1);
-      expect(result.stderr).toContain("shop: nginx -t rejected the configuration, nothing reloaded: blue keeps serving");
-      expect(result.stderr).toContain("no_such_directive");
-      expect(include()).toBe("default blue;\n");
-      const next = await Promise.all(Array.from({ length: 20 }, () => answer()));
-      expect(next.map((a) => a.body)).toEqual(Array(20).fill("blue v1 /"));
-    } finally {
-      fs.rmSync(broken);
-    }
+  it("refuses to switch to a color whose gunicorn is down: exit 1, the link unchanged, the old color serving", async () => {
+    const green = gunicorns.get("green")!;
+    await stop(green);
+    const socket = path.join(root, colorPaths("shop", "green").socket);
+    // gunicorn removes its socket when it stops; a stale one (a killed gunicorn) must be refused as well.
+    fs.rmSync(socket, { force: true });
+    const down = await switchTo("green");
+    expect(down.status).toBe(1);
+    expect(down.stderr).toContain(`shop: ${root}/run/django-tiers/shop-green.sock is not a socket (shop-web-green is not running); nothing switched: blue keeps serving`);
+    expect(liveLink()).toBe("shop-blue.sock");
+
+    // A socket nothing answers on: curl fails, nothing switched either.
+    const stale = run(PYTHON, ["-c", `import socket; s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(socket)})`]);
+    expect(stale.status).toBe(0);
+    const dead = await switchTo("green");
+    expect(dead.status).toBe(1);
+    expect(dead.stderr).toContain("shop: green answers /healthz on");
+    expect(dead.stderr).toContain("with 000, not 200; nothing switched: blue keeps serving");
+    expect(liveLink()).toBe("shop-blue.sock");
+    fs.rmSync(socket);
+
+    const next = await Promise.all(Array.from({ length: 20 }, () => answer()));
+    expect(next.map((a) => `${a.body} (${a.color})`)).toEqual(Array(20).fill("blue v1 / (blue)"));
+    expect(load!.failures).toEqual([]);
+
+    // Green again: it answers, and a switch to it goes through.
+    startGunicorn("green");
+    await waitFor("green's gunicorn", socketAnswers("green"), 30);
+    expect((await switchTo("green")).status).toBe(0);
+    await servesOnly("green");
+    expect((await switchTo("blue")).status).toBe(0);
+    await servesOnly("blue");
     expect(load!.failures).toEqual([]);
   });
 
@@ -503,6 +609,6 @@ def application(environ, start_response):
       expect(result.status).toBe(64);
       expect(result.stderr).toContain("usage: django-tiers-switch-color APP COLOR (APP: shop; COLOR: blue or green)");
     }
-    expect(include()).toBe("default blue;\n");
+    expect(liveLink()).toBe("shop-blue.sock");
   });
 });

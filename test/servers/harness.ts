@@ -416,9 +416,14 @@ export class Host {
     this.mustSh(`set -e
 for f in /usr/lib/tmpfiles.d/*.conf /etc/tmpfiles.d/*.conf; do
   [ -e "$f" ] || continue
-  while read -r type p mode user group _; do
-    [ "$type" = d ] || continue
+  while read -r type p mode user group _ arg; do
     case $p in /run/*) ;; *) continue ;; esac
+    # L: a symlink (the blue-green box's live socket), created unless something is there.
+    if [ "$type" = L ]; then
+      [ -e "$p" ] || [ -L "$p" ] || ln -s "$arg" "$p"
+      continue
+    fi
+    [ "$type" = d ] || continue
     [ "$mode" = - ] && mode=0755
     [ "$user" = - ] && user=root
     [ "$group" = - ] && group=root
