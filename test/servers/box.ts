@@ -482,14 +482,22 @@ export async function watchdogResumesTasks(box: Box, stuckPid: number | undefine
     `its log (the host's cron runs included): ${box.watchdogLog().trim().split("\n").map((l) => l.replace(/^\S+ django-tiers-worker-watchdog /, "")).join(" | ")}`);
   expect(result).toMatchObject({ state: "done", result: expected });
 
-  // A healthy worker answers: the next run leaves it alone (the host's own
-  // cron run may hold the lock for a moment: its line goes to the same log).
+  await watchdogLeavesHealthyWorkerAlone(box, restarted.pid);
+}
+
+/**
+ * A healthy worker answers: a run of the watchdog's job leaves it alone (the
+ * host's own cron run may hold the lock for a moment: its line goes to the
+ * same log), and its pid stays `pid`.
+ */
+async function watchdogLeavesHealthyWorkerAlone(box: Box, pid: number | undefined): Promise<void> {
+  const program = `${APP}-worker`;
   const mark = box.watchdogLog().length;
   expect(box.runWatchdogJob().status).toBe(0);
   const answered = await box.until(() => new RegExp(`${program} answers a ping \\(celery@`).test(box.watchdogLog().slice(mark)), 30);
   expect(answered.ok).toBe(true);
   expect(box.watchdogLog().slice(mark)).not.toContain("restarting");
-  expect(box.program(program).pid).toBe(restarted.pid);
+  expect(box.program(program).pid).toBe(pid);
 }
 
 /**
@@ -513,12 +521,7 @@ export async function tasksResumeAfterRedisOutage(box: Box, workerPid: number | 
   if (result.state === "done" && box.program(program).pid === workerPid) {
     progress("Redis outage: the worker consumed again by itself this time (the kombu 5.2.4 race went the good way); checking the watchdog leaves it alone");
     expect(result).toMatchObject({ state: "done", result: expected });
-    const mark = box.watchdogLog().length;
-    expect(box.runWatchdogJob().status).toBe(0);
-    const answered = await box.until(() => new RegExp(`${program} answers a ping \\(celery@`).test(box.watchdogLog().slice(mark)), 30);
-    expect(answered.ok).toBe(true);
-    expect(box.watchdogLog().slice(mark)).not.toContain("restarting");
-    expect(box.program(program).pid).toBe(workerPid);
+    await watchdogLeavesHealthyWorkerAlone(box, workerPid);
     return;
   }
   progress(`Redis outage: the worker is stuck (the kombu 5.2.4 bug; task ${result.state} after 20 s); the watchdog must restart it`);
