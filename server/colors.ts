@@ -222,37 +222,11 @@ ensure_live_link() {
   log "$1: $link -> $1-$live_color.sock (colors.env)"
 }
 
-# Phase fetch: COLOR's release pointer → $BUNDLES_DIR/APP/CURRENT.COLOR.
-fetch_color_release() {
-  local app=$1 color=$2 dir=$BUNDLES_DIR/$1 parameter key version file
-  parameter=\${APP_COLOR_RELEASE_PARAMETER[$app/$color]}
-  install -d -m 0700 "$dir"
-  key=$(aws_cli ssm get-parameter --name "$parameter" --query Parameter.Value --output text)
-  if [[ $key == "$NO_RELEASE" ]]; then
-    rm -f "$dir/CURRENT.$color"
-    log "$app: no $color release yet ($parameter is '$NO_RELEASE')"
-    return 0
-  fi
-  [[ $key =~ ^releases/$app/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\\.zip$ ]] ||
-    die "$app: $parameter holds '$key', expected releases/$app/<version>.zip"
-  version=\${BASH_REMATCH[1]}
-  file=\${key##*/}
-  if [[ -s $dir/$file ]]; then
-    log "$app: bundle $file already fetched"
-  else
-    log "$app: downloading s3://$ARTIFACTS_BUCKET/$key"
-    aws_cli s3 cp --only-show-errors "s3://$ARTIFACTS_BUCKET/$key" "$dir/$file.part"
-    mv -f "$dir/$file.part" "$dir/$file"
-  fi
-  printf 'key=%s\\nversion=%s\\nfile=%s\\n' "$key" "$version" "$file" >"$dir/CURRENT.$color.tmp"
-  mv -f "$dir/CURRENT.$color.tmp" "$dir/CURRENT.$color"
-  log "$app: the $color release is $version"
-}
-
 fetch_color_releases() {
   local app=$1 dir=$BUNDLES_DIR/$1 color keep bundle
+  # Each color's pointer → $BUNDLES_DIR/APP/CURRENT.COLOR.
   for color in blue green; do
-    fetch_color_release "$app" "$color"
+    fetch_bundle "$app" "\${APP_COLOR_RELEASE_PARAMETER[$app/$color]}" "$dir/CURRENT.$color"
   done
   # Keep the newest bundles and both colors' (a rollback may need to build an older one).
   keep=$(sed -n 's/^file=//p' "$dir"/CURRENT.* 2>/dev/null || true)

@@ -515,19 +515,23 @@ write_instance_env() {
   log "instance host names: \${hosts[*]:-none}"
 }
 
-fetch_release() {
-  local app=$1 dir=$BUNDLES_DIR/$1 key version file
+# fetch_bundle APP PARAMETER CURRENT: downloads the bundle the release
+# pointer PARAMETER names and records it in the file CURRENT (key, version,
+# file); removes CURRENT while no release is published. Both colors of a
+# blue-green box fetch theirs through it too (colors.ts).
+fetch_bundle() {
+  local app=$1 parameter=$2 current=$3 dir=$BUNDLES_DIR/$1 key version file
   install -d -m 0700 "$dir"
-  key=$(aws_cli ssm get-parameter --name "\${APP_RELEASE_PARAMETER[$app]}" --query Parameter.Value --output text)
+  key=$(aws_cli ssm get-parameter --name "$parameter" --query Parameter.Value --output text)
   if [[ $key == "$NO_RELEASE" ]]; then
     # A stack created before its first release: provision the rest, and let
     # the release association's \`fetch release verify\` bring the app up later.
-    rm -f "$dir/CURRENT"
-    log "$app: no release published yet (\${APP_RELEASE_PARAMETER[$app]} is '$NO_RELEASE')"
+    rm -f "$current"
+    log "$app: no release published yet ($parameter is '$NO_RELEASE')"
     return 0
   fi
   [[ $key =~ ^releases/$app/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\\.zip$ ]] ||
-    die "$app: \${APP_RELEASE_PARAMETER[$app]} holds '$key', expected releases/$app/<version>.zip"
+    die "$app: $parameter holds '$key', expected releases/$app/<version>.zip"
   version=\${BASH_REMATCH[1]}
   file=\${key##*/}
   # Release keys are immutable (a new release is a new version): a bundle
@@ -539,9 +543,14 @@ fetch_release() {
     aws_cli s3 cp --only-show-errors "s3://$ARTIFACTS_BUCKET/$key" "$dir/$file.part"
     mv -f "$dir/$file.part" "$dir/$file"
   fi
-  printf 'key=%s\\nversion=%s\\nfile=%s\\n' "$key" "$version" "$file" >"$dir/CURRENT.tmp"
-  mv -f "$dir/CURRENT.tmp" "$dir/CURRENT"
-  log "$app: release $version is current"
+  printf 'key=%s\\nversion=%s\\nfile=%s\\n' "$key" "$version" "$file" >"$current.tmp"
+  mv -f "$current.tmp" "$current"
+  log "$app: release $version is in \${current##*/}"
+}
+
+fetch_release() {
+  local app=$1 dir=$BUNDLES_DIR/$1
+  fetch_bundle "$app" "\${APP_RELEASE_PARAMETER[$app]}" "$dir/CURRENT"
   # Keep the newest bundles only; releases keep their unpacked copy.
   find "$dir" -maxdepth 1 -type f -name '*.zip' -printf '%T@ %p\\n' | sort -rn |
     tail -n +"$((KEEP_RELEASES + 1))" | cut -d' ' -f2- | xargs -r rm -f --
