@@ -49,15 +49,19 @@ export async function main(argv: string[], deps: CliDeps): Promise<number> {
 
 const stamp = () => new Date().toISOString().slice(11, 19);
 
-/** The real ports; the Automation API is loaded only here, after `pulumi` and `aws` are found. */
+/** The real ports; the Automation API is loaded only here, after `pulumi` is found (and `aws`, unless the stack is a box). */
 const realDeps: CliDeps = {
   out: { line: (text) => console.log(`${stamp()} ${text}`) },
   err: { line: (text) => console.error(text) },
   async connect(options, log) {
     const real = await import("./promote/automation");
-    await real.checkTools();
+    await real.checkTools(["pulumi"]);
     const workDir = path.resolve(options.projectDir ?? path.resolve(__dirname, ".."));
     const workspace = await real.openStack(options.stack, workDir, (text) => process.stdout.write(text));
+    // The AWS CLI reads a load balancer's target health; a box stack has none. Outputs that cannot be read
+    // here are the promotion's own first error, with its message.
+    const front = await workspace.outputs().then((o) => o.front, () => undefined);
+    if (front === "load-balancer") await real.checkTools(["aws"]);
     return {
       workspace,
       targetHealth: real.awsTargetHealth,

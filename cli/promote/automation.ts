@@ -25,7 +25,7 @@ export class EnvironmentError extends Error {
   override name = "EnvironmentError";
 }
 
-function run(file: string, args: string[], timeoutMs: number): Promise<string> {
+function run(file: string, args: readonly string[], timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(Object.assign(err, { stderr: String(stderr) }));
@@ -34,13 +34,19 @@ function run(file: string, args: string[], timeoutMs: number): Promise<string> {
   });
 }
 
-/** Fails with an EnvironmentError when `pulumi` or `aws` cannot be run. */
-export async function checkTools(): Promise<void> {
-  const tools: Array<[string, string[], string]> = [
-    ["pulumi", ["version"], "the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/), logged in to the stack's backend"],
-    ["aws", ["--version"], "the AWS CLI v2 (https://docs.aws.amazon.com/cli/), with credentials that may call elasticloadbalancing:DescribeTargetHealth"],
-  ];
-  for (const [file, args, what] of tools) {
+const TOOLS = {
+  pulumi: [["version"], "the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/), logged in to the stack's backend"],
+  aws: [["--version"], "the AWS CLI v2 (https://docs.aws.amazon.com/cli/), with credentials that may call elasticloadbalancing:DescribeTargetHealth, " +
+    "to promote a stack with a load balancer (a box stack does without it)"],
+} as const satisfies Record<string, readonly [readonly string[], string]>;
+
+/**
+ * Fails with an EnvironmentError when one of `tools` cannot be run: `pulumi`
+ * always, `aws` only for a stack with a load balancer (its target health).
+ */
+export async function checkTools(tools: ReadonlyArray<keyof typeof TOOLS>): Promise<void> {
+  for (const file of tools) {
+    const [args, what] = TOOLS[file];
     try {
       await run(file, args, 30_000);
     } catch (err) {

@@ -542,4 +542,23 @@ describe("the promote CLI", () => {
     expect(r.stderr).toContain("promote: `pulumi` is not on PATH. promote needs the Pulumi CLI");
     expect(r.status).toBe(2);
   });
+
+  it("asks for the AWS CLI only when told to (a stack with a load balancer), and names what it is for", () => {
+    // In a child process: jest's process.env is the sandbox's copy, which child_process does not read.
+    const script = `import { checkTools } from "./cli/promote/automation";
+      const report = (p: Promise<void>) => p.then(() => "ok", (e: Error) => \`\${e.name}: \${e.message}\`);
+      (async () => console.log(JSON.stringify([await report(checkTools([])), await report(checkTools(["aws"])), await report(checkTools(["pulumi", "aws"]))])))();`;
+    const r = spawnSync(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "--eval", script], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, PATH: path.dirname(process.execPath) },
+    });
+    expect(r.stderr).toBe("");
+    expect(JSON.parse(r.stdout)).toEqual([
+      "ok",
+      "EnvironmentError: `aws` is not on PATH. promote needs the AWS CLI v2 (https://docs.aws.amazon.com/cli/), with credentials that may call " +
+        "elasticloadbalancing:DescribeTargetHealth, to promote a stack with a load balancer (a box stack does without it).",
+      "EnvironmentError: `pulumi` is not on PATH. promote needs the Pulumi CLI (https://www.pulumi.com/docs/iac/download-install/), logged in to the stack's backend.",
+    ]);
+  });
 });
