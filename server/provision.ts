@@ -794,7 +794,8 @@ ${ifColored(`      ensure_live_link "$app"\n`)}    done
   fi
   start_supervisor
   # Adds new programs and restarts changed ones. Before the first release
-  # their "current" directory is missing and they stay stopped: release starts them.
+  # their "current" directory is missing: they exit at once and supervisor
+  # gives up on them (FATAL in supervisorctl status) until release starts them.
   supervisorctl reread
   supervisorctl update
   start_cron
