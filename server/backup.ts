@@ -130,7 +130,9 @@ Usage: django-tiers-restore APP SOURCE
   Restores APP's database from a pg_dump custom-format dump (django-tiers-backup).
   SOURCE: a local file, an s3://bucket/key URL, a key of the artifacts
   bucket, or just a dump's name in APP's backups (20250101T031500Z.dump).
-  APP's programs are stopped during the restore and started again after it.
+  APP's running programs are stopped during the restore and started again
+  after it; a program that was not running (the idle color of a blue-green
+  box, one stopped by hand) stays as it was.
 USAGE
 }
 
@@ -152,13 +154,22 @@ fi
 tmp=
 stopped=0
 read -ra programs <<<"\${APP_PROGRAMS[$app]}"
+# What runs now is what runs after: a program stopped on purpose stays stopped.
+running=()
+for program in "\${programs[@]}"; do
+  state=$({ supervisorctl status "$program" 2>/dev/null || true; } | awk 'NR == 1 { print $2 }')
+  case $state in
+    RUNNING | STARTING | BACKOFF) running+=("$program") ;;
+    *) log "$app: $program is \${state:-unknown to supervisor}: left as it is" ;;
+  esac
+done
 cleanup() {
   if [[ -n $tmp ]]; then
     rm -f "$tmp"
   fi
   if ((stopped)); then
-    log "$app: starting \${programs[*]}"
-    supervisorctl start "\${programs[@]}" || log "$app: could not start every program; check supervisorctl status"
+    log "$app: starting \${running[*]}"
+    supervisorctl start "\${running[@]}" || log "$app: could not start every program; check supervisorctl status"
   fi
 }
 trap cleanup EXIT
@@ -179,9 +190,11 @@ else
 fi
 
 # No request may see a half-restored database.
-log "$app: stopping \${programs[*]}"
-stopped=1
-supervisorctl stop "\${programs[@]}"
+if ((\${#running[@]} > 0)); then
+  log "$app: stopping \${running[*]}"
+  stopped=1
+  supervisorctl stop "\${running[@]}"
+fi
 
 # A dropped database is created again, empty and owned by the app's role (as
 # phase install creates it), for the dump to fill. App names are [a-z][a-z0-9]*.
