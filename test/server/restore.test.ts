@@ -19,7 +19,7 @@ const RENDERED_PATH = "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 
 /** A single box with blue-green releases (the idle color stopped when `idleRunning` is false). */
 function coloredSpec(idleRunning: boolean): BoxSpec {
-  const spec = fixtureSpec({ apps: 2 });
+  const spec = fixtureSpec({ apps: 3 });
   spec.colors = { live: "blue", idleRunning };
   for (const app of spec.apps) {
     app.colorReleaseParameters = { blue: `/django-tiers/demo/dev/${app.name}/blue/release`, green: `/django-tiers/demo/dev/${app.name}/green/release` };
