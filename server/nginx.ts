@@ -297,14 +297,34 @@ function healthzLocation(spec: BoxSpec, app: AppSpec): string {
     }`;
 }
 
+/**
+ * The opening of /static/'s location. A box with colors looks in the live
+ * release first, then in each color's: a page of the idle color (requested
+ * with the color header) or of the new live color in the moment between the
+ * switch and "current" moving names hashed files only its release has.
+ */
+function staticLocation(spec: BoxSpec, app: AppSpec): string {
+  const paths = appPaths(app.name);
+  if (!spec.colors) {
+    return `    # collectstatic output of the live release: the "current" link switches it
+    # together with the code.
+    location /static/ {
+        alias ${paths.static}/;`;
+  }
+  const tries = ["current", ...COLORS].map((link) => `/${link}$uri`).join(" ");
+  return `    # collectstatic output of the live release ("current"), then of each color's
+    # release: a page of either color finds its hashed files, also between the
+    # switch and "current" moving.
+    location /static/ {
+        root ${paths.root};
+        try_files ${tries} =404;`;
+}
+
 function appLocations(spec: BoxSpec, app: AppSpec, filesOnS3: boolean): string {
   const paths = appPaths(app.name);
   // With object storage, django-storages puts static and media on S3 and
   // renders their URLs there: nginx serves neither.
-  const fileLocations = filesOnS3 ? "" : `    # collectstatic output of the live release: the "current" link switches it
-    # together with the code.
-    location /static/ {
-        alias ${paths.static}/;
+  const fileLocations = filesOnS3 ? "" : `${staticLocation(spec, app)}
         add_header Cache-Control "public, max-age=${STATIC_MAX_AGE_SECONDS}";
         access_log off;
     }

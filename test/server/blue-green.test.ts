@@ -106,7 +106,9 @@ describe("rendered files of a box with colors", () => {
     const nginxFiles = (list: RenderedFile[]) => list.filter((f) => f.path.startsWith("/etc/nginx/"));
     expect(nginxFiles(blue)).toEqual(nginxFiles(files));
     // Static files still come from current (the live release).
-    expect(fileAt(files, "/etc/nginx/sites-available/blog.conf").content).toContain("alias /srv/apps/blog/current/static/;");
+    // Static files: the live release first, then each color's (hashed names of either color are found).
+    expect(fileAt(files, "/etc/nginx/sites-available/blog.conf").content).toContain(
+      "    location /static/ {\n        root /srv/apps/blog;\n        try_files /current$uri /blue$uri /green$uri =404;\n");
   });
 
   it("recreates each app's live link at boot (tmpfiles.d, from colors.live); a box without colors gets the same file as before", () => {
