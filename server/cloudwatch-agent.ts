@@ -10,7 +10,7 @@
  * supervisor.ts, nginx.ts), so the agent ships the files they actually write
  * (a test checks it against the rendered files).
  */
-import { appPaths, boxProgramNames, LOG_DIR } from "./paths";
+import { appPaths, boxProgramNames, IDLE_COLORS_LOG, LOG_DIR } from "./paths";
 import { watchdogApps } from "./supervisor";
 import type { BoxSpec, RenderedFile } from "./types";
 
@@ -95,6 +95,7 @@ export function shippedLogs(spec: BoxSpec): ShippedLog[] {
   }
   logs.push({ path: SUPERVISORD_LOG, stream: "supervisord" });
   if (spec.role === "worker" && spec.lifecycleHook) logs.push({ path: `${LOG_DIR}/drain.log`, stream: "drain" });
+  if (spec.colors) logs.push({ path: IDLE_COLORS_LOG, stream: "idle-colors" });
   // PostgreSQL and Redis log only on a single box that runs them (not RDS or ElastiCache, never on fleet servers).
   if (spec.role === "single-box" && !spec.database) logs.push({ path: POSTGRESQL_LOG, stream: "postgresql" });
   if (spec.role === "single-box" && !spec.cache) logs.push({ path: REDIS_LOG, stream: "redis" });

@@ -13,8 +13,8 @@
  * - `colors.env` carries `colors.live` and `colors.idleRunning` to the box in
  *   the configuration document, so a change of the live color is a new
  *   document, and the rollout (`fetch configure release verify`) switches it.
- *   Phase release reads it; nothing else does, so applying the document
- *   switches nothing by itself.
+ *   Phase release reads it, and django-tiers-idle-colors (below), which never
+ *   switches: applying the document switches nothing by itself.
  * - `django-tiers-switch-color APP COLOR` is the switch: it checks that
  *   COLOR answers /healthz on its own socket, then renames a new live link
  *   over the old one. nginx connects through the link for every request, so
@@ -25,20 +25,36 @@
  * - /run is a tmpfs: the tmpfiles.d line of each app (system.ts, rendered
  *   from `colors.live`) recreates the live link at boot, before nginx and
  *   supervisor start; without systemd, phase configure creates a missing one.
+ * - After a reboot supervisord starts both colors (both programs are
+ *   `autostart=true`, and stay so: changing their configuration would make
+ *   phase configure's `supervisorctl update` restart the live color). The
+ *   program `django-tiers-idle-colors` (supervisor.ts), started with them,
+ *   runs `django-tiers-idle-colors`: for each app, when colors.env says
+ *   IDLE_RUNNING=0 and the live link points to LIVE_COLOR (no switch
+ *   pending), it stops the other color; otherwise it stops nothing and says
+ *   why. It never stops the color the live link points to, and waits for a
+ *   provisioning run (its lock) and a switch (the switch's lock) to finish.
+ *   It also runs once when `supervisorctl update` first adds the program.
  * - COLORS_SH is the part of the provisioning script (provision.ts) that only
  *   a box with colors gets: fetching both colors' release pointers, the
  *   release of each color, the switch, and `django-tiers-provision colors`.
  */
-import { COLORS, COLORS_ENV, liveSocket, SOCKET_DIR, SWITCH_COLOR_SCRIPT } from "./paths";
+import {
+  COLORS, COLORS_ENV, IDLE_COLORS_LOG, IDLE_COLORS_PROGRAM, IDLE_COLORS_SCRIPT, IDLE_COLORS_SUPERVISOR_CONF, liveSocket, PROVISION_LOCK, SOCKET_DIR,
+  SWITCH_COLOR_SCRIPT,
+} from "./paths";
 import { bashArray, bashAssoc } from "./quote";
+import { renderIdleColorsSupervisorFile } from "./supervisor";
 import type { BoxSpec, RenderedFile } from "./types";
 
-/** colors.env and the switch script; nothing without `colors`. */
+/** colors.env, the switch script, and the idle colors' check after a boot with its supervisor program; nothing without `colors`. */
 export function renderColorsFiles(spec: BoxSpec): RenderedFile[] {
   if (!spec.colors) return [];
   return [
     { path: COLORS_ENV, mode: "0644", owner: "root:root", content: renderColorsEnv(spec) },
     { path: SWITCH_COLOR_SCRIPT, mode: "0755", owner: "root:root", content: renderSwitchColorScript(spec) },
+    { path: IDLE_COLORS_SCRIPT, mode: "0755", owner: "root:root", content: renderIdleColorsScript(spec) },
+    ...renderIdleColorsSupervisorFile(spec),
   ];
 }
 
@@ -48,7 +64,8 @@ export function renderColorsEnv(spec: BoxSpec): string {
   return `# Blue-green on this box. Rendered by django-tiers; edits are overwritten.
 # Phase release of django-tiers-provision reads it: it starts (or keeps) the
 # live color, switches the live socket to it, and stops the idle color's gunicorn when
-# IDLE_RUNNING is 0. Change colors.live in the stack, not here.
+# IDLE_RUNNING is 0. After a reboot, django-tiers-idle-colors stops the idle color
+# again when IDLE_RUNNING is 0. Change colors.live in the stack, not here.
 LIVE_COLOR=${colors.live}
 IDLE_RUNNING=${colors.idleRunning ? 1 : 0}
 `;
@@ -167,6 +184,129 @@ rm -f "$SOCKET_DIR/.$app-live.sock.tmp"
 ln -s "$target" "$SOCKET_DIR/.$app-live.sock.tmp"
 mv -T "$SOCKET_DIR/.$app-live.sock.tmp" "$link"
 log "$app: $color is live (was \${was:-none}); $link -> $target, nginx not reloaded"
+`;
+
+/**
+ * django-tiers-idle-colors: after supervisord starts, stops each app's idle
+ * color when colors.idleRunning is false (see the header comment above and
+ * renderIdleColorsSupervisorFile). The colors.env it reads may be a newer
+ * document than the one whose release ran (a rollout applies it in phase
+ * fetch, and its program's first run can come from that rollout's
+ * configure): the live link, which only the switch moves, tells whether that
+ * document's live color is already serving, and only then is the other
+ * color idle.
+ */
+export function renderIdleColorsScript(spec: BoxSpec): string {
+  if (!spec.colors) throw new Error("renderIdleColorsScript: the spec has no colors");
+  return `#!/bin/bash
+# django-tiers-idle-colors: stops each app's idle color when colors.idleRunning is false.
+# Rendered by django-tiers for ${spec.project}/${spec.stack}; edits are overwritten.
+#
+# supervisord starts both colors of every app at boot (APP-web-blue and
+# APP-web-green are autostart=true); phase release stops the idle one only at
+# the next rollout. The supervisor program ${IDLE_COLORS_PROGRAM}
+# (${IDLE_COLORS_SUPERVISOR_CONF}) runs this whenever supervisord starts,
+# and once when \`supervisorctl update\` first adds it. For each app it stops
+# APP-web-IDLE only when ${COLORS_ENV} says IDLE_RUNNING=0 and the
+# app's live link (${liveSocket(spec.apps[0].name).link}, ...) points to LIVE_COLOR's
+# socket, IDLE being the other color: the color the live link points to is
+# never stopped. A link that points elsewhere is a switch still to come (a
+# rollout applied a new colors.env and has not switched yet): then, as with
+# IDLE_RUNNING=1, nothing is stopped. Each app gets one line in the log
+# (${IDLE_COLORS_LOG}).
+#
+# It first waits for a django-tiers-provision run (its lock), which decides
+# the colors itself, then holds the switch's lock while it reads the link
+# and stops, so that no switch moves the link in between.
+#
+# Exit 0: every app decided; 1: colors.env unreadable or invalid, a lock not
+# obtained, or a stop that failed (nothing else stopped by mistake).
+# For the tests: DJANGO_TIERS_IDLE_COLORS_PATH replaces PATH (where it finds
+# supervisorctl), DJANGO_TIERS_COLORS_ENV, DJANGO_TIERS_SOCKET_DIR,
+# DJANGO_TIERS_PROVISION_LOCK and DJANGO_TIERS_SWITCH_COLOR the paths it reads;
+# supervisor sets none.
+set -uo pipefail
+export PATH=\${DJANGO_TIERS_IDLE_COLORS_PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}
+
+readonly APPS=${bashArray(spec.apps.map((a) => a.name))}
+readonly COLORS_ENV=\${DJANGO_TIERS_COLORS_ENV:-${COLORS_ENV}}
+readonly SOCKET_DIR=\${DJANGO_TIERS_SOCKET_DIR:-${SOCKET_DIR}}
+readonly PROVISION_LOCK=\${DJANGO_TIERS_PROVISION_LOCK:-${PROVISION_LOCK}}
+readonly SWITCH_COLOR=\${DJANGO_TIERS_SWITCH_COLOR:-${SWITCH_COLOR_SCRIPT}}
+# As long as django-tiers-provision itself waits for another run.
+readonly PROVISION_WAIT=3600
+
+${IDLE_COLORS_BODY}`;
+}
+
+const IDLE_COLORS_BODY = `log() {
+  printf '%s django-tiers-idle-colors %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"
+}
+
+# "mysite-web-green  RUNNING   pid 123, uptime 0:00:03": the state, or ERROR for an unknown program.
+program_state() {
+  { supervisorctl status "$1" 2>/dev/null || true; } | awk 'NR == 1 { print $2 }'
+}
+
+log "supervisord started (a boot), or this program was added: checking each app's idle color"
+
+# A provisioning run decides the colors itself (phase release stops the idle
+# one): wait for it to end, then look at what it left.
+exec 9>>"$PROVISION_LOCK" || { log "cannot open $PROVISION_LOCK; nothing stopped"; exit 1; }
+if ! flock -n 9; then
+  log "waiting for the django-tiers-provision run in progress"
+  flock -w "$PROVISION_WAIT" 9 || { log "django-tiers-provision held its lock for \${PROVISION_WAIT}s; nothing stopped"; exit 1; }
+fi
+# No switch (phase release, an operator's) moves a live link while this reads it and stops.
+exec 8<"$SWITCH_COLOR" || { log "cannot open $SWITCH_COLOR; nothing stopped"; exit 1; }
+flock -w 120 8 || { log "a switch held its lock for 120s; nothing stopped"; exit 1; }
+
+if [[ ! -r $COLORS_ENV ]]; then
+  log "$COLORS_ENV is missing; nothing stopped"
+  exit 1
+fi
+live=$(sed -n 's/^LIVE_COLOR=//p' "$COLORS_ENV" | head -n 1)
+idle_running=$(sed -n 's/^IDLE_RUNNING=//p' "$COLORS_ENV" | head -n 1)
+if [[ $live != blue && $live != green ]] || [[ $idle_running != 0 && $idle_running != 1 ]]; then
+  log "$COLORS_ENV: LIVE_COLOR '$live' (blue or green) or IDLE_RUNNING '$idle_running' (0 or 1) is invalid; nothing stopped"
+  exit 1
+fi
+
+failed=0
+for app in "\${APPS[@]}"; do
+  if ((idle_running)); then
+    log "$app: colors.idleRunning is true; both colors run, nothing stopped"
+    continue
+  fi
+  target=$(readlink "$SOCKET_DIR/$app-live.sock" 2>/dev/null || true)
+  case $target in
+    "$app"-blue.sock) serving=blue idle=green ;;
+    "$app"-green.sock) serving=green idle=blue ;;
+    *)
+      log "$app: the live link $SOCKET_DIR/$app-live.sock is missing or names no color ('$target'); nothing stopped"
+      continue
+      ;;
+  esac
+  # idle is never the color the live link points to.
+  if [[ $serving != "$live" ]]; then
+    log "$app: the live link points to $serving, colors.env makes $live live (a switch is pending); nothing stopped"
+    continue
+  fi
+  program=$app-web-$idle
+  state=$(program_state "$program")
+  case $state in
+    STARTING | RUNNING | BACKOFF)
+      if out=$(supervisorctl stop "$program" 2>&1); then
+        log "$app: $serving is live; stopped $program (was $state; colors.idleRunning is false)"
+      else
+        log "$app: $serving is live; could not stop $program (was $state): $out"
+        failed=1
+      fi
+      ;;
+    *) log "$app: $serving is live; $program is \${state:-unknown}, nothing to stop" ;;
+  esac
+done
+exit "$failed"
 `;
 
 /**

@@ -26,8 +26,12 @@ export {
   releaseBundleKey, WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
 } from "./paths";
 export type { ColorPaths, ProgramRole } from "./paths";
-export { COLORS, colorPaths, COLORS_ENV, liveSocket, SWITCH_COLOR_SCRIPT } from "./paths";
-export { renderColorsEnv, renderSwitchColorScript } from "./colors";
+export {
+  COLORS, colorPaths, COLORS_ENV, IDLE_COLORS_LOG, IDLE_COLORS_PROGRAM, IDLE_COLORS_SCRIPT, IDLE_COLORS_SUPERVISOR_CONF, liveSocket, PROVISION_LOCK,
+  SWITCH_COLOR_SCRIPT,
+} from "./paths";
+export { renderColorsEnv, renderIdleColorsScript, renderSwitchColorScript } from "./colors";
+export { renderIdleColorsSupervisorFile } from "./supervisor";
 export { COLOR_HEADER } from "./nginx";
 export { DRAIN_POLL_SECONDS, renderDrainScript } from "./drain";
 export {

@@ -30,6 +30,14 @@ export const WORKER_WATCHDOG_CRON = "/etc/cron.d/django-tiers-worker-watchdog";
 export const SWITCH_COLOR_SCRIPT = "/usr/local/sbin/django-tiers-switch-color";
 /** Blue-green on one box: the live color and whether the idle one runs (LIVE_COLOR=, IDLE_RUNNING=), read by phase release. */
 export const COLORS_ENV = "/etc/django-tiers/colors.env";
+/**
+ * Blue-green on one box: stops each app's idle color after supervisord
+ * starts (a boot) when colors.idleRunning is false, never the color the live
+ * link points to. Run by its own supervisor program (one per box).
+ */
+export const IDLE_COLORS_SCRIPT = "/usr/local/sbin/django-tiers-idle-colors";
+export const IDLE_COLORS_PROGRAM = "django-tiers-idle-colors";
+export const IDLE_COLORS_SUPERVISOR_CONF = "/etc/supervisor/conf.d/django-tiers-idle-colors.conf";
 /** Loads an app's environment (app.env, instance.env, secrets.env) and execs a command. */
 export const EXEC_WRAPPER = "/usr/local/bin/django-tiers-exec";
 /** Python helpers the provisioning script runs (secrets → env file, locked migrate). */
@@ -56,8 +64,12 @@ export const CERTBOT_DEPLOY_HOOK = "/etc/letsencrypt/renewal-hooks/deploy/django
 
 export const APPS_DIR = "/srv/apps";
 export const LOG_DIR = "/var/log/django-tiers";
+/** What django-tiers-idle-colors did at each supervisord start, one line per app (supervisord captures it). */
+export const IDLE_COLORS_LOG = `${LOG_DIR}/idle-colors.log`;
 export const STATE_DIR = "/var/lib/django-tiers";
 export const BUNDLES_DIR = `${STATE_DIR}/bundles`;
+/** One django-tiers-provision run at a time (flock; provision.ts main); django-tiers-idle-colors waits for it too. */
+export const PROVISION_LOCK = `${STATE_DIR}/provision.lock`;
 export const BACKUP_DIR = "/var/backups/django-tiers";
 /** gunicorn's unix sockets; group `django-tiers` (every app user), sticky. */
 export const SOCKET_DIR = "/run/django-tiers";

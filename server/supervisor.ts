@@ -7,8 +7,8 @@
  * with a lifecycle hook also runs the drain watcher (django-tiers-drain).
  */
 import {
-  appPaths, boxProgramNames, COLORS, colorPaths, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, DRAIN_SUPERVISOR_CONF, EXEC_WRAPPER, LOG_DIR, STATE_DIR,
-  WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
+  appPaths, boxProgramNames, COLORS, colorPaths, defaultQueues, DRAIN_PROGRAM, DRAIN_SCRIPT, DRAIN_SUPERVISOR_CONF, EXEC_WRAPPER, IDLE_COLORS_LOG,
+  IDLE_COLORS_PROGRAM, IDLE_COLORS_SCRIPT, IDLE_COLORS_SUPERVISOR_CONF, LOG_DIR, STATE_DIR, WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT,
 } from "./paths";
 import { bashAssoc } from "./quote";
 import type { AppSpec, BoxSpec, RenderedFile } from "./types";
@@ -152,9 +152,61 @@ ${blocks.join("\n")}`;
 const COLORS_NOTE = `; Blue-green on this box: one web program per color, each from its color's
 ; release link; the worker and beat run "current", the live color's release.
 ; Phase release starts, reloads and stops the colors (the idle one is stopped
-; when colors.idleRunning is false); after a reboot supervisor starts both
-; until the next rollout.
+; when colors.idleRunning is false). After a reboot supervisor starts both, and
+; ${IDLE_COLORS_PROGRAM} (${IDLE_COLORS_SUPERVISOR_CONF}) stops the idle one
+; again when colors.idleRunning is false, never the one the live link points to.
 `;
+
+/**
+ * Blue-green on one box: the program that runs django-tiers-idle-colors
+ * (colors.ts) whenever supervisord starts. Both colors' programs stay
+ * `autostart=true`: phase configure's `supervisorctl update` restarts every
+ * program whose configuration changed, so changing theirs would restart the
+ * live color on every box that takes the change. This program is added
+ * beside them instead; update starts it once when it adds it, and leaves it
+ * alone afterwards while its configuration is unchanged (each program is a
+ * group of its own: an unchanged group is never restarted).
+ *
+ * The check runs once, then the program sleeps rather than exit, as a
+ * systemd oneshot with RemainAfterExit would: `autorestart=true` (which the
+ * supervisor-process-groups check asks of every program) restarts a program
+ * that exits, and RUNNING then says "checked since supervisord started". If
+ * the sleep is ever killed, the check runs again, which is harmless: it
+ * waits for any provisioning run and never stops the live link's color.
+ * `startsecs=1` and `startretries=3` keep a broken command from looping.
+ */
+export function renderIdleColorsSupervisorFile(spec: BoxSpec): RenderedFile[] {
+  if (!spec.colors) return [];
+  return [{
+    path: IDLE_COLORS_SUPERVISOR_CONF,
+    mode: "0644",
+    owner: "root:root",
+    content: `; Blue-green on this box: after supervisord starts (a boot), stops each app's idle
+; color when colors.idleRunning is false. Rendered by django-tiers; edits are overwritten.
+; supervisord starts both colors (both are autostart=true, and stay so: changing
+; their configuration would restart the live color at the next rollout). This
+; runs ${IDLE_COLORS_SCRIPT} once, then sleeps (RUNNING: it has run since
+; supervisord started; a program that exits would be restarted). Its log says
+; what it did for each app.
+[program:${IDLE_COLORS_PROGRAM}]
+command=/bin/sh -c "${IDLE_COLORS_SCRIPT}; exec sleep infinity"
+directory=/
+user=root
+autostart=true
+autorestart=true
+startsecs=1
+startretries=3
+stopsignal=TERM
+stopwaitsecs=${STOP_MARGIN_SECONDS}
+stopasgroup=true
+killasgroup=true
+redirect_stderr=true
+stdout_logfile=${IDLE_COLORS_LOG}
+stdout_logfile_maxbytes=0
+stdout_logfile_backups=0
+`,
+  }];
+}
 
 /**
  * The drain watcher of a worker server with a lifecycle hook: a supervisor

@@ -17,8 +17,8 @@ import * as path from "node:path";
 import { runChecks } from "../../policies";
 import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
 import {
-  boxProgramNames, BoxSpecError, colorPaths, liveSocket, renderBox, renderUserDataBase64, shippedLogs, USER_DATA_LIMIT_BYTES,
-  validateBoxSpec,
+  boxProgramNames, BoxSpecError, colorPaths, IDLE_COLORS_LOG, IDLE_COLORS_PROGRAM, IDLE_COLORS_SCRIPT, liveSocket, renderBox, renderUserDataBase64,
+  shippedLogs, USER_DATA_LIMIT_BYTES, validateBoxSpec,
 } from "../../server";
 import type { BoxSpec, Color, RenderedFile } from "../../server";
 import { plan } from "../policies/fixtures";
@@ -162,6 +162,9 @@ describe("rendered files of a box with colors", () => {
       { path: "/var/log/django-tiers/shop/web-blue.log", stream: "shop/web-blue" },
       { path: "/var/log/django-tiers/shop/web-green.log", stream: "shop/web-green" },
     ]);
+    // The idle-colors program's log (what it stopped after a boot), once per box.
+    expect(shippedLogs(spec).filter((l) => l.stream === "idle-colors")).toEqual([{ path: "/var/log/django-tiers/idle-colors.log", stream: "idle-colors" }]);
+    expect(shippedLogs(fixtureSpec({ apps: 3 })).filter((l) => l.stream === "idle-colors")).toEqual([]);
     expect(Buffer.from(renderUserDataBase64(spec), "base64").length).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
   });
 
@@ -269,9 +272,24 @@ describe.each([
     const result = run(PYTHON, [SUPERVISOR_PARSE, main, ...spec.apps.map((a) => a.name)]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    const parsed = JSON.parse(result.stdout) as { warnings: string[]; programs: Array<{ name: string; directory: string; stopwaitsecs: number }> };
+    const parsed = JSON.parse(result.stdout) as {
+      warnings: string[];
+      programs: Array<{ name: string; group: string; directory: string; stopwaitsecs: number; command: string; uid: number | null; autostart: boolean; autorestart: string; stdout_logfile: string }>;
+    };
     expect(parsed.warnings).toEqual([]);
-    expect(parsed.programs.map((p) => p.name).sort()).toEqual(spec.apps.flatMap((a) => boxProgramNames(a.name, spec)).sort());
+    // Every app's programs, and the one that stops the idle colors after a boot.
+    expect(parsed.programs.map((p) => p.name).sort()).toEqual([...spec.apps.flatMap((a) => boxProgramNames(a.name, spec)), IDLE_COLORS_PROGRAM].sort());
+    const idle = parsed.programs.find((p) => p.name === IDLE_COLORS_PROGRAM)!;
+    expect(idle).toMatchObject({
+      // A group of its own: supervisorctl update adds it without touching any app's programs.
+      group: IDLE_COLORS_PROGRAM,
+      command: `/bin/sh -c "${IDLE_COLORS_SCRIPT}; exec sleep infinity"`,
+      directory: "/",
+      autostart: true,
+      autorestart: "true",
+      stdout_logfile: path.join(root, IDLE_COLORS_LOG),
+    });
+    expect(idle.uid).toBe(0);
     for (const p of parsed.programs.filter((p) => /-web-(blue|green)$/.test(p.name))) {
       const [app, , color] = p.name.split("-");
       expect(p.directory).toBe(`/srv/apps/${app}/${color}`);

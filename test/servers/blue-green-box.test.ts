@@ -22,7 +22,7 @@
 import * as fs from "node:fs";
 import { runChecks } from "../../policies";
 import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
-import { renderBox } from "../../server";
+import { IDLE_COLORS_LOG, IDLE_COLORS_PROGRAM, PROVISION_LOCK, renderBox, SWITCH_COLOR_SCRIPT } from "../../server";
 import { plan } from "../policies/fixtures";
 import { APP, Box, describeLoad, imagePackages, type LoadReport, sleep } from "./box";
 import { ColoredBox, coloredBoxSpec, lineIndex, logLines, STANDIN_CALLS } from "./colors";
@@ -120,6 +120,17 @@ function nginxProcesses(): string {
     }
   });
   return [master, ...workers.sort()].join(" ");
+}
+
+/** django-tiers-idle-colors's log ("" before its first run). */
+function idleColorsLog(): string {
+  const file = box.host.file(IDLE_COLORS_LOG);
+  return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+}
+
+/** Its lines since `mark` (a length of the log), without timestamp and name. */
+function idleLogLines(mark: number): string[] {
+  return idleColorsLog().slice(mark).split("\n").filter(Boolean).map((l) => l.replace(/^\S+Z django-tiers-idle-colors /, ""));
 }
 
 function link(name: string): string {
@@ -341,6 +352,68 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     expect(box.program(`${APP}-web-blue`).state).toBe("STOPPED");
     expect(liveLink()).toBe(`${APP}-green.sock`);
     expect(link("current")).toBe(`${ROOT}/releases/v2`);
+  });
+
+  it("phase configure's supervisorctl update adds the idle colors' program to a running box without restarting a color; its first run stops nothing that serves", async () => {
+    const started = Date.now();
+    // A box from before the program: removed from supervisord (its file stays, as the next document brings it).
+    box.host.mustSh(`supervisorctl stop ${IDLE_COLORS_PROGRAM} && supervisorctl remove ${IDLE_COLORS_PROGRAM}`);
+    expect(box.program(IDLE_COLORS_PROGRAM).state).not.toBe("RUNNING");
+    const before = { green: box.program(`${APP}-web-green`).pid, worker: box.program(`${APP}-worker`).pid, beat: box.program(`${APP}-beat`).pid };
+    const mark = idleColorsLog().length;
+    const configure = colored.mustRun(["configure"]);
+    outputs.push(configure.output);
+    expect(configure.output).toContain(`${IDLE_COLORS_PROGRAM}: added process group`);
+    const decided = await box.until(() => idleColorsLog().slice(mark).includes(`${APP}: `), 30);
+    progress(`idle colors' program added by phase configure: decided ${decided.seconds.toFixed(1)}s after configure; the step took ` +
+      `${((Date.now() - started) / 1000).toFixed(1)}s; its log: ${idleLogLines(mark).join(" | ")}`);
+    expect(decided.ok).toBe(true);
+    expect(idleLogLines(mark)).toContainEqual(`${APP}: green is live; ${APP}-web-blue is STOPPED, nothing to stop`);
+    expect(box.program(IDLE_COLORS_PROGRAM).state).toBe("RUNNING");
+    // No color, worker or beat restarted: supervisorctl update only touched the new group.
+    expect({ green: box.program(`${APP}-web-green`).pid, worker: box.program(`${APP}-worker`).pid, beat: box.program(`${APP}-beat`).pid }).toEqual(before);
+    expect(box.program(`${APP}-web-blue`).state).toBe("STOPPED");
+  });
+
+  it("after a reboot with idleRunning false, the live color serves and the idle color is stopped again (django-tiers-idle-colors)", async () => {
+    const mark = idleColorsLog().length;
+    box.host.powerOff();
+    expect(box.request("/healthz").status).toBe(0);
+    const started = Date.now();
+    box.host.boot();
+    const up = await box.until(() => box.request("/healthz").status === 200, 90);
+    const decided = await box.until(() => idleLogLines(mark).some((l) => l.startsWith(`${APP}: `)), 60);
+    const idleStopped = await box.until(() => box.program(`${APP}-web-blue`).state === "STOPPED", 60);
+    progress(`reboot: /healthz 200 after ${up.seconds.toFixed(1)}s; the idle color STOPPED ${((Date.now() - started) / 1000).toFixed(1)}s after boot; ` +
+      `django-tiers-idle-colors: ${idleLogLines(mark).join(" | ")}`);
+    expect(up.ok).toBe(true);
+    expect(decided.ok).toBe(true);
+    expect(idleStopped.ok).toBe(true);
+    // tmpfiles.d recreated the live link to colors.live; the idle colors' check stopped blue, not green.
+    expect(liveLink()).toBe(`${APP}-green.sock`);
+    const lines = idleLogLines(mark);
+    expect(lines[0]).toBe("supervisord started (a boot), or this program was added: checking each app's idle color");
+    expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^${APP}: green is live; stopped ${APP}-web-blue \\(was (STARTING|RUNNING); colors\\.idleRunning is false\\)$`))]);
+    const green = box.program(`${APP}-web-green`);
+    expect(green.state).toBe("RUNNING");
+    expect(box.program(`${APP}-web-blue`).state).toBe("STOPPED");
+    for (const page of PAGES) expect([page, box.request(page).status]).toEqual([page, 200]);
+    expect(served()).toEqual({ version: "2", color: "green" });
+    for (const program of [`${APP}-worker`, `${APP}-beat`]) {
+      const ready = await box.until(() => box.program(program).state === "RUNNING", 30);
+      expect([program, ready.ok]).toEqual([program, true]);
+    }
+    const colors = colored.colors();
+    expect([colors.live, colors.green.state, colors.blue.state, colors.blue.release]).toEqual(["green", "RUNNING", "STOPPED", "v1"]);
+    // The check ran once and sleeps: RUNNING, and neither the provisioning lock nor the switch's is held.
+    expect(box.program(IDLE_COLORS_PROGRAM).state).toBe("RUNNING");
+    expect(box.host.exec(["flock", "-n", PROVISION_LOCK, "true"]).status).toBe(0);
+    expect(box.host.exec(["flock", "-n", SWITCH_COLOR_SCRIPT, "true"]).status).toBe(0);
+    // The live color was never stopped or restarted by it.
+    await sleep(1000);
+    expect(box.program(`${APP}-web-green`).pid).toBe(green.pid);
+    const id = box.enqueueTask(4);
+    expect(await box.taskResult(id, 90)).toMatchObject({ state: "done", result: 30 });
   });
 
   it("a faulty release on the idle color (/healthz 503) fails the rollout; green keeps serving, nothing switched — zero failed requests", async () => {
