@@ -21,8 +21,9 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
   if (index < 0) throw new Error(`app ${app.name} is not part of the spec`);
   const paths = appPaths(app.name);
   const dbs = redisDatabases(index);
-  // TLS at nginx (letsencrypt) or at the load balancer in front: either way browsers use https.
-  const https = spec.tls.mode === "letsencrypt" || spec.tls.mode === "load-balancer";
+  // TLS at nginx (letsencrypt, or Cloudflare's origin certificate behind its proxy) or at the load balancer
+  // in front: either way browsers use https. Only a box without a domain (none) is plain HTTP.
+  const https = spec.tls.mode !== "none";
   const scheme = https ? "https" : "http";
   // With no domain the app is nginx's default server: the box reaches it as
   // localhost (phase verify), the world by the public name fetched at boot.

@@ -33,6 +33,7 @@ export {
 export { renderColorsEnv, renderIdleColorsScript, renderSwitchColorScript } from "./colors";
 export { renderIdleColorsSupervisorFile } from "./supervisor";
 export { COLOR_HEADER } from "./nginx";
+export { ORIGIN_CERTIFICATE, ORIGIN_PRIVATE_KEY } from "./origin-certificate";
 export { DRAIN_POLL_SECONDS, renderDrainScript } from "./drain";
 export {
   renderWorkerWatchdogCron, renderWorkerWatchdogScript, WATCHDOG_MISSED_PINGS, WATCHDOG_PING_TIMEOUT_SECONDS, WATCHDOG_STARTUP_GRACE_SECONDS,

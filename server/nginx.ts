@@ -3,6 +3,7 @@
  * site per app routed by `server_name`. nginx terminates TLS, serves static
  * and media files from disk and proxies the rest to gunicorn's unix socket.
  */
+import { ORIGIN_CERTIFICATE, ORIGIN_PRIVATE_KEY } from "./origin-certificate";
 import { ACME_WEBROOT, appPaths, COLORS, colorPaths, liveSocket, NGINX_HTTP_CONF, NGINX_MAIN_CONF } from "./paths";
 import type { AppSpec, BoxSpec, RenderedFile } from "./types";
 
@@ -61,7 +62,7 @@ http {
 
 /** http-level settings shared by every site, and the catch-all default servers. */
 export function renderNginxHttp(spec: BoxSpec): string {
-  const tls = spec.tls.mode === "letsencrypt";
+  const tls = spec.tls.mode === "letsencrypt" || spec.tls.mode === "origin-certificate";
   const hasDefaultApp = spec.apps.some((a) => a.domains.length === 0);
   const lines = [
     HEADER,
@@ -91,6 +92,7 @@ export function renderNginxHttp(spec: BoxSpec): string {
       "ssl_session_tickets off;",
     );
   }
+  if (spec.tls.mode === "origin-certificate") lines.push("", ...cloudflareSettings(spec.tls.realIpFrom));
   if (spec.tls.mode === "load-balancer") {
     lines.push("", ...balancerSettings(spec.tls.trustedCidrs), "", ...healthCheckServer(spec));
   } else if (!hasDefaultApp) {
@@ -144,6 +146,24 @@ function balancerSettings(trustedCidrs: string[]): string[] {
     "    127.0.0.1 1;",
     ...trustedCidrs.map((cidr) => `    ${cidr} 1;`),
     "}",
+  ];
+}
+
+/**
+ * Behind Cloudflare's proxy (origin-certificate): every request arrives from
+ * Cloudflare's edge, which names the visitor in CF-Connecting-IP. realip
+ * (built into Debian's nginx) takes $remote_addr from it, only for a
+ * connection from `realIpFrom` (Cloudflare's ranges): from anywhere else the
+ * header is ignored, so no one can forge an address by sending it. The
+ * access log, X-Real-IP and X-Forwarded-For then name the visitor.
+ */
+function cloudflareSettings(realIpFrom: string[]): string[] {
+  return [
+    "# Behind Cloudflare's proxy: the visitor's address is CF-Connecting-IP,",
+    "# believed only from Cloudflare's edge; from any other address the header",
+    "# is ignored and the connection's own address stays.",
+    ...realIpFrom.map((cidr) => `set_real_ip_from ${cidr};`),
+    "real_ip_header CF-Connecting-IP;",
   ];
 }
 
@@ -266,6 +286,15 @@ function proxySettings(spec: BoxSpec, app: AppSpec): string {
     proxy_set_header Host $host;
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $http_x_forwarded_proto;`
+    : spec.tls.mode === "origin-certificate"
+    ? `    # nginx sets these headers itself, overwriting whatever the client sent:
+    # X-Forwarded-Proto is $scheme of this very connection (what makes Django's
+    # SECURE_PROXY_SSL_HEADER safe), and X-Forwarded-For is only the visitor's
+    # address, which realip took from Cloudflare's CF-Connecting-IP (see
+    # conf.d/django-tiers.conf): any address chain a client sent is dropped.
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $remote_addr;
+    proxy_set_header X-Forwarded-Proto $scheme;`
     : `    # nginx sets these headers itself, overwriting whatever the client sent:
     # X-Forwarded-Proto is $scheme of this very connection, which is what makes
     # Django's SECURE_PROXY_SSL_HEADER safe on a single box.
@@ -348,7 +377,10 @@ function appLocations(spec: BoxSpec, app: AppSpec, filesOnS3: boolean): string {
 /**
  * The site of one app. With letsencrypt this is the live TLS site (HTTP
  * answers ACME challenges and redirects the rest); configure enables it once
- * the certificate exists and uses the pending site until then.
+ * the certificate exists and uses the pending site until then. With
+ * origin-certificate it is the same TLS site with Cloudflare's Origin CA
+ * certificate (phase configure installs it before enabling the site) and no
+ * ACME challenge: HTTP redirects everything.
  */
 export function renderNginxSite(spec: BoxSpec, app: AppSpec): string {
   const paths = appPaths(app.name);
@@ -381,15 +413,16 @@ ${appLocations(spec, app, spec.objectStorage !== undefined)}
 }
 `;
   }
+  const origin = spec.tls.mode === "origin-certificate";
+  // Behind Cloudflare's proxy there is no ACME challenge to answer: HTTP only redirects.
+  const acme = origin ? "" : `${acmeLocation()}\n\n`;
   return `${head}
 server {
     listen 80;
     server_name ${serverName(app)};
     access_log /var/log/nginx/${app.name}.access.log;
 
-${acmeLocation()}
-
-    location / {
+${acme}    location / {
         return 301 https://$host$request_uri;
     }
 }
@@ -397,8 +430,13 @@ ${acmeLocation()}
 server {
     listen 443 ssl http2;
     server_name ${serverName(app)};
-    ssl_certificate ${paths.certFullchain};
-    ssl_certificate_key ${paths.certPrivkey};
+${origin
+    ? `    # Cloudflare's Origin CA certificate for every app domain of this box
+    # (trusted by Cloudflare's edge only, which is all that connects here).
+    ssl_certificate ${ORIGIN_CERTIFICATE};
+    ssl_certificate_key ${ORIGIN_PRIVATE_KEY};`
+    : `    ssl_certificate ${paths.certFullchain};
+    ssl_certificate_key ${paths.certPrivkey};`}
 ${proxySettings(spec, app)}
 
 ${appLocations(spec, app, spec.objectStorage !== undefined)}

@@ -3,11 +3,13 @@
  * configure, release, verify) take a fresh Debian VM to a running box, and
  * whose `fetch release verify` rolls out a new release. Plus the two Python
  * helpers it runs. The script body is fixed; only its header comes from the
- * spec, so shellcheck over any rendering covers all of it. The one exception
- * is blue-green on the box (`colors`): those boxes also get the colors part
- * (server/colors.ts) and the lines of each phase that call it, so a box
- * without colors runs exactly the script it always ran (shellcheck covers
- * both renderings).
+ * spec, so shellcheck over any rendering covers all of it. The exceptions
+ * are blue-green on the box (`colors`): those boxes also get the colors part
+ * (server/colors.ts) and the lines of each phase that call it, and a box
+ * behind Cloudflare's proxy (tls.mode origin-certificate), which gets the
+ * Origin CA certificate part (server/origin-certificate.ts) and its lines; so
+ * any other box runs exactly the script it always ran (shellcheck covers
+ * every rendering).
  */
 import {
   ACME_WEBROOT, APPS_DIR, BACKUP_DIR, boxProgramNames, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
@@ -16,6 +18,7 @@ import {
 import { APPLY_CONFIG } from "./box-config";
 import { CLOUDWATCH_AGENT_SH } from "./cloudwatch-agent";
 import { colorsHeader, COLORS_SH } from "./colors";
+import { originCertificateHeader, ORIGIN_CERTIFICATE_SH } from "./origin-certificate";
 import { bashArray, bashAssoc, shellQuote } from "./quote";
 import type { BoxSpec, RenderedFile } from "./types";
 
@@ -43,6 +46,8 @@ export function provisionPackages(spec: BoxSpec): string[] {
   if (spec.taskWorker === "celery") packages.push("python3-celery");
   if (spec.taskWorker === "rq") packages.push("python3-rq");
   if (spec.tls.mode === "letsencrypt") packages.push("certbot");
+  // origin-certificate: no certbot; openssl checks the certificate and key before they replace the served ones.
+  if (spec.tls.mode === "origin-certificate") packages.push("openssl");
   // A worker serves no HTTP: no nginx, no gunicorn.
   return spec.role === "worker" ? packages.filter((p) => p !== "nginx" && p !== "python3-gunicorn") : packages;
 }
@@ -108,7 +113,7 @@ declare -rA APP_RELEASE_PARAMETER=${assoc(spec, (a) => a.releaseParameter)}
 declare -rA APP_SECRET_ID=${assoc(spec, (a) => a.secretId)}
 declare -rA APP_WSGI=${assoc(spec, (a) => a.wsgiApplication)}
 declare -rA APP_PROGRAMS=${assoc(spec, (a) => boxProgramNames(a.name, spec).join(" "))}
-${spec.colors ? colorsHeader(spec) : ""}readonly PACKAGES=${bashArray(provisionPackages(spec))}
+${spec.colors ? colorsHeader(spec) : ""}${spec.tls.mode === "origin-certificate" ? originCertificateHeader(spec) : ""}readonly PACKAGES=${bashArray(provisionPackages(spec))}
 # The database and the cache: on this box (local) or external services (RDS, ElastiCache).
 readonly DB_MODE=${spec.database ? "external" : "local"}
 readonly DB_ENGINE=${spec.database?.engine ?? "postgres"}
@@ -142,7 +147,7 @@ readonly CONFIG_PARAMETER=${shellQuote(spec.configParameter)}
 readonly APPLY_CONFIG=${APPLY_CONFIG}
 readonly PROVISION_SCRIPT=${PROVISION_SCRIPT}
 `;
-  return header + provisionBody(spec.colors !== undefined);
+  return header + provisionBody(spec.colors !== undefined, spec.tls.mode === "origin-certificate");
 }
 
 /**
@@ -272,10 +277,14 @@ if __name__ == "__main__":
 
 /**
  * The script's body. \`colored\` (blue-green on the box) adds the colors part
- * and the lines that call it; without it the body is the same for every box.
+ * and the lines that call it, \`originCertificate\` (tls.mode
+ * origin-certificate) the Origin CA certificate part and its lines; without
+ * them the body is the same for every box.
  */
-function provisionBody(colored: boolean): string {
+function provisionBody(colored: boolean, originCertificate: boolean): string {
   const ifColored = (text: string, otherwise = ""): string => (colored ? text : otherwise);
+  // Behind Cloudflare's proxy (tls.mode origin-certificate): the Origin CA certificate part (origin-certificate.ts).
+  const ifOrigin = (text: string, otherwise = ""): string => (originCertificate ? text : otherwise);
   return `readonly IMDS=http://169.254.169.254/latest
 # Seconds phase verify waits for /healthz (overridable for slow first boots).
 readonly VERIFY_TIMEOUT=\${DJANGO_TIERS_VERIFY_TIMEOUT:-180}
@@ -422,9 +431,11 @@ start_cron() {
   fi
 }
 
-# What nginx loads: every file of its configuration (nginx -T).
+# What nginx loads: every file of its configuration (nginx -T)${ifOrigin(`,
+# and the origin certificate and key it serves (nginx -T shows neither): a new
+# certificate reloads nginx even when no configuration file changed`)}.
 nginx_config_hash() {
-  nginx -T 2>/dev/null | sha256sum | cut -d' ' -f1
+  ${ifOrigin("{ nginx -T 2>/dev/null; origin_certificate_digests; }", "nginx -T 2>/dev/null")} | sha256sum | cut -d' ' -f1
 }
 
 # Validates the whole configuration first: a broken file never reaches a
@@ -779,7 +790,7 @@ all_certificates_present() {
   done
 }
 
-phase_configure() {
+${ifOrigin(`${ORIGIN_CERTIFICATE_SH}\n`)}phase_configure() {
   local app
   ensure_socket_dir${ifColored("\n  read_colors")}
   start_postgresql
@@ -787,7 +798,7 @@ phase_configure() {
   # A worker server answers no HTTP: it has no nginx.
   if [[ $ROLE != worker ]]; then
     rm -f /etc/nginx/sites-enabled/default
-    for app in "\${APPS[@]}"; do
+${ifOrigin("    # Before the sites: nginx -t reads the certificate they name.\n    install_origin_certificate\n")}    for app in "\${APPS[@]}"; do
       enable_site "$app"
 ${ifColored(`      ensure_live_link "$app"\n`)}    done
     reload_nginx
@@ -1051,7 +1062,7 @@ healthz_through_nginx() {
   local -a domains args=(-sS -o /dev/null -w '%{http_code}' --max-time 5)
   read -ra domains <<<"\${APP_DOMAINS[$app]}"
   host=\${domains[0]:-localhost}
-  if [[ $TLS_MODE == letsencrypt ]] && has_certificate "$app"; then
+  if ${ifOrigin("[[ $TLS_MODE == origin-certificate ]] || { [[ $TLS_MODE == letsencrypt ]] && has_certificate \"$app\"; }", "[[ $TLS_MODE == letsencrypt ]] && has_certificate \"$app\"")}; then
     # Through the TLS server block, as a browser would; -k: this checks the
     # app behind nginx, not the certificate.
     args+=(-k --resolve "$host:443:127.0.0.1")

@@ -101,7 +101,16 @@ export type TlsSpec =
    * port 80 for the balancer only and trusts its X-Forwarded-Proto and
    * X-Forwarded-For from `trustedCidrs` (the VPC), nothing else.
    */
-  | { mode: "load-balancer"; trustedCidrs: string[] };
+  | { mode: "load-balancer"; trustedCidrs: string[] }
+  /**
+   * Behind Cloudflare's proxy (cdn: cloudflare on a box): nginx serves a
+   * certificate from Cloudflare's Origin CA for the app domains, which
+   * phase configure reads from the Secrets Manager secret `secretId`
+   * (SecretString: JSON {"certificate": "<PEM chain>", "privateKey": "<PEM>"});
+   * no ACME. The client's address comes from CF-Connecting-IP, trusted only
+   * from `realIpFrom` (Cloudflare's edge ranges).
+   */
+  | { mode: "origin-certificate"; secretId: string; realIpFrom: string[] };
 
 export interface BackupSpec {
   /** Hour (UTC, 0–23) of the nightly `pg_dump`. */

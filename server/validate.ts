@@ -4,6 +4,7 @@
  * alphabet is refused here, with a message naming the field, before a single
  * file is rendered (and the renderers still quote what they embed).
  */
+import { isIPv4, isIPv6 } from "node:net";
 import type { AppSpec, BoxSpec } from "./types";
 
 /** The queues a worker consumes when the spec names none (paths.ts re-exports it). */
@@ -97,8 +98,18 @@ export function validateBoxSpec(spec: BoxSpec): void {
     for (const cidr of cidrs ?? []) {
       check(isPrivateCidr(cidr), `tls.trustedCidrs: ${JSON.stringify(cidr)} is not an IPv4 CIDR block inside 10/8, 172.16/12 or 192.168/16`);
     }
+  } else if (spec.tls.mode === "origin-certificate") {
+    const { secretId, realIpFrom } = spec.tls;
+    check(typeof secretId === "string" && SECRET_ID.test(secretId),
+      `tls.secretId ${JSON.stringify(secretId)} must be the Secrets Manager id or ARN of the secret holding the origin certificate and key`);
+    check(Array.isArray(realIpFrom) && realIpFrom.length > 0,
+      "tls.realIpFrom must list the networks CF-Connecting-IP is believed from (Cloudflare's edge ranges)");
+    for (const cidr of Array.isArray(realIpFrom) ? realIpFrom : []) {
+      const problem = cidrProblem(cidr);
+      if (problem) problems.push(`tls.realIpFrom: ${JSON.stringify(cidr)} ${problem}`);
+    }
   } else {
-    check(spec.tls.mode === "none", `tls.mode must be letsencrypt, none or load-balancer`);
+    check(spec.tls.mode === "none", `tls.mode must be letsencrypt, origin-certificate, none or load-balancer, got ${JSON.stringify((spec.tls as { mode: unknown }).mode)}`);
   }
 
   const g = spec.gunicorn;
@@ -149,6 +160,10 @@ export function validateBoxSpec(spec: BoxSpec): void {
   if (spec.tls.mode === "letsencrypt") {
     check(defaultApps.length === 0, `tls.mode letsencrypt needs a domain on every app; ${defaultApps.join(", ")} has none`);
   }
+  if (spec.tls.mode === "origin-certificate") {
+    check(defaultApps.length === 0,
+      `tls.mode origin-certificate needs a domain on every app (Cloudflare proxies domains, the certificate names them); ${defaultApps.join(", ")} has none`);
+  }
 
   roleProblems(spec).forEach((p) => problems.push(p));
 
@@ -168,7 +183,7 @@ function roleProblems(spec: BoxSpec): string[] {
       `objectStorage.customDomain ${JSON.stringify(spec.objectStorage.customDomain)} is not a lowercase host name`);
   }
   if (role === "single-box") {
-    check(spec.tls.mode !== "load-balancer", `${where}: tls.mode load-balancer is for app servers behind an ALB; use letsencrypt or none`);
+    check(spec.tls.mode !== "load-balancer", `${where}: tls.mode load-balancer is for app servers behind an ALB; use letsencrypt, origin-certificate or none`);
     check(spec.broker === undefined, `${where}: broker (SQS) is for the app and worker roles; a single box uses its own Redis`);
   } else {
     // Several identical hosts share everything that holds data: it must live off the box.
@@ -195,7 +210,8 @@ function roleProblems(spec: BoxSpec): string[] {
     check(spec.beat === undefined, `${where}: beat is for worker servers (a single box always runs one per app)`);
     check(spec.lifecycleHook === undefined, `${where}: lifecycleHook is for worker servers`);
   } else {
-    check(spec.tls.mode !== "letsencrypt", `${where}: tls.mode letsencrypt needs nginx; a worker serves no HTTP (use none or load-balancer)`);
+    check(spec.tls.mode !== "letsencrypt" && spec.tls.mode !== "origin-certificate",
+      `${where}: tls.mode ${spec.tls.mode} needs nginx; a worker serves no HTTP (use none or load-balancer)`);
     check(spec.taskWorker !== "none", `${where} needs taskWorker celery or rq`);
     if (spec.beat) check(spec.taskWorker === "celery", `${where}: beat needs taskWorker celery (rq has no scheduler)`);
     const queues = spec.queues;
@@ -265,6 +281,43 @@ function colorsProblems(spec: BoxSpec): string[] {
     if (extra.length > 0) problems.push(`${where}: colorReleaseParameters has ${extra.join(", ")}; only blue and green are allowed`);
   });
   return problems;
+}
+
+/**
+ * Why `cidr` is not a network nginx's set_real_ip_from should take: an IPv4
+ * or IPv6 block in network form (no host bits set), narrower than the whole
+ * internet (which would believe a forged client address from anyone).
+ */
+function cidrProblem(cidr: unknown): string | undefined {
+  const m = typeof cidr === "string" ? /^([0-9a-fA-F.:]+)\/(\d{1,3})$/.exec(cidr) : null;
+  if (!m || !(isIPv4(m[1]) || isIPv6(m[1]))) return "is not an IPv4 or IPv6 CIDR block (address/prefix)";
+  const v4 = isIPv4(m[1]);
+  const width = v4 ? 32 : 128;
+  const bits = Number(m[2]);
+  if (bits < 1 || bits > width) return `has prefix /${bits}; it must be 1..${width} (/0 would believe CF-Connecting-IP from anyone)`;
+  const address = v4 ? ipv4Value(m[1]) : ipv6Value(m[1]);
+  const hostBits = (1n << BigInt(width - bits)) - 1n;
+  if ((address & hostBits) !== 0n) return `has host bits set below /${bits}; write the network address`;
+  return undefined;
+}
+
+function ipv4Value(address: string): bigint {
+  return address.split(".").reduce((value, octet) => (value << 8n) | BigInt(Number(octet)), 0n);
+}
+
+/** An IPv6 address (already checked by isIPv6; an embedded IPv4 tail is allowed) as a 128-bit number. */
+function ipv6Value(address: string): bigint {
+  let text = address.toLowerCase();
+  const v4Tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4Tail) {
+    const v4 = ipv4Value(v4Tail[1]);
+    text = `${text.slice(0, -v4Tail[1].length)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
+  const headGroups = head ? head.split(":") : [];
+  const tailGroups = tail ? tail.split(":") : [];
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
+  return groups.reduce((value, group) => (value << 16n) | BigInt(parseInt(group, 16)), 0n);
 }
 
 /** An IPv4 CIDR block within the private ranges a VPC uses. */
