@@ -13,6 +13,7 @@ export { DnsRecords, type DnsRecordsArgs } from "./components/dns";
 export { StackKey, type StackKeyArgs } from "./components/encryption";
 export { Cache, type CacheArgs } from "./components/cache";
 export { Cdn, type CdnArgs, cloudFrontReadStatement, cloudFrontKmsStatement } from "./components/cdn";
+export { OriginCertificate, type OriginCertificateArgs } from "./components/origin-certificate";
 export { Certificate, type CertificateArgs } from "./components/certificate";
 export { Fleet, type FleetArgs } from "./components/fleet";
 export { serverInstanceRole, debianAmi, type ServerAccess } from "./components/instance-role";

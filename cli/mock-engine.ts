@@ -45,6 +45,11 @@ function stackReferenceState(stackName: string, stackOutputs: Record<string, Rec
 /** The computed attributes other resources refer to a resource by (see policies/plan-queries.ts `identifiers`). */
 const IDENTIFYING_OUTPUTS = ["arn", "name", "url", "bucket", "arnSuffix", "identifier", "replicationGroupId", "bucketDomainName", "bucketRegionalDomainName", "dnsName"];
 
+/** A PEM block around a clearly fake body, for the mock tls and Origin CA outputs. */
+function fakePem(label: string, body: string): string {
+  return `-----BEGIN ${label}-----\nFAKE-${body}\n-----END ${label}-----\n`;
+}
+
 /** Values the mock cloud returns for ids and computed attributes. */
 function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
   const [pkg, mod] = type.split(":");
@@ -124,6 +129,25 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
     case "aws:sqs/queue:Queue":
       state.url = `https://sqs.${region}.amazonaws.com/${MOCK_ACCOUNT}/${inputs.name ?? name}`;
       state.arn = `arn:aws:sqs:${region}:${MOCK_ACCOUNT}:${inputs.name ?? name}`;
+      break;
+    // PEM-shaped but plainly fake (not base64 of anything): nothing may parse them as keys. The private
+    // key carries the leak marker of the random values, so the same checks find a copy of it.
+    case "tls:index/privateKey:PrivateKey":
+      state.privateKeyPem = fakePem("EC PRIVATE KEY", `mock-secret-${name}-private-key`);
+      state.privateKeyPemPkcs8 = fakePem("PRIVATE KEY", `mock-secret-${name}-private-key-pkcs8`);
+      state.privateKeyOpenssh = fakePem("OPENSSH PRIVATE KEY", `mock-secret-${name}-private-key-openssh`);
+      state.publicKeyPem = fakePem("PUBLIC KEY", `mock-${name}-public-key`);
+      state.publicKeyOpenssh = `ecdsa-sha2-nistp256 MOCK-${name}-public-key\n`;
+      state.publicKeyFingerprintSha256 = `SHA256:mock-${name}`;
+      state.publicKeyFingerprintMd5 = "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff";
+      break;
+    case "tls:index/certRequest:CertRequest":
+      state.certRequestPem = fakePem("CERTIFICATE REQUEST", `mock-${name}-for-${(inputs.dnsNames ?? []).join(",")}`);
+      state.keyAlgorithm = "ECDSA";
+      break;
+    case "cloudflare:index/originCaCertificate:OriginCaCertificate":
+      state.certificate = fakePem("CERTIFICATE", `mock-origin-ca-${name}-for-${(inputs.hostnames ?? []).join(",")}`);
+      state.expiresOn = "2041-01-01T00:00:00Z";
       break;
   }
   return state;

@@ -24,8 +24,9 @@ export const CDN_MODES = ["cloudfront", "cloudflare"] as const;
  * origin must admit 80/443 from these only, or anyone who finds its address
  * bypasses Cloudflare's TLS and WAF. The Cdn component does not create
  * security groups: the load-balanced tier gets this from the LoadBalancer's
- * `restrictTo: "cloudflare"`, and the single box's edge group must use the
- * same list (the `cloudflare-origin-locked` check reads it).
+ * `restrictTo: "cloudflare"`, the box tiers from the SingleBox's
+ * `restrictTo: "cloudflare"` (the `cloudflare-origin-locked` check reads
+ * the edge group's rules).
  */
 export const CLOUDFLARE_ORIGIN_RANGES: readonly string[] = CLOUDFLARE_RANGES;
 
@@ -51,12 +52,19 @@ export interface CdnArgs {
    */
   domains: string[];
   /**
-   * The site's origin: the ALB's DNS name, or for the single-box tiers the
-   * box's public DNS name. Reached over HTTPS only; its certificate must
-   * cover the domains (the ALB's ACM certificate, the box's Let's Encrypt one).
+   * The site's origin, reached over HTTPS only; its certificate must cover
+   * the domains.
+   * - `{ domainName }`: a DNS name, e.g. the ALB's (its ACM certificate).
+   *   cloudflare: proxied CNAME records to it.
+   * - `{ ipv4Address }`: cloudflare mode only, an address such as a single
+   *   box's Elastic IP (with a Cloudflare Origin CA certificate, see
+   *   OriginCertificate): proxied A records to it. CloudFront takes no IP
+   *   origins.
+   * Switching between the two replaces the records (their type changes).
    * @example { domainName: alb.dnsName }
+   * @example { ipv4Address: box.publicIp }
    */
-  origin: { domainName: pulumi.Input<string> };
+  origin: { domainName: pulumi.Input<string> } | { ipv4Address: pulumi.Input<string> };
 
   /**
    * cloudfront: ACM certificate for the domains. CloudFront reads
@@ -135,6 +143,7 @@ export interface CdnArgs {
   };
 }
 
+const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 const ONE_YEAR = 31536000;
 const ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"];
@@ -199,7 +208,16 @@ function validate(name: string, args: CdnArgs): void {
   }
   const dup = args.domains.find((d, i) => args.domains.indexOf(d) !== i);
   if (dup) throw bad(`domains lists "${dup}" twice`);
+  const origin = (args.origin ?? {}) as Record<string, unknown>;
+  const kinds = ["domainName", "ipv4Address"].filter((k) => origin[k] !== undefined);
+  if (kinds.length !== 1) {
+    throw bad(`origin must have exactly one of domainName (a DNS name) or ipv4Address (cloudflare only) (got ${kinds.length ? kinds.join(" and ") : "neither"})`);
+  }
+  if (typeof origin.ipv4Address === "string" && !IPV4.test(origin.ipv4Address)) {
+    throw bad(`origin.ipv4Address ${JSON.stringify(origin.ipv4Address)} is not an IPv4 address like "203.0.113.10"`);
+  }
   if (args.mode === "cloudfront") {
+    if (kinds[0] === "ipv4Address") throw bad("origin.ipv4Address is for cloudflare mode only: CloudFront reaches origins by DNS name (give origin.domainName)");
     if (!args.certificateArn) throw bad("certificateArn is required in cloudfront mode (an ACM certificate in us-east-1 covering the domains)");
     if (!args.logsBucketDomainName) {
       throw bad("logsBucketDomainName is required in cloudfront mode (a bucket with ACLs enabled, BucketOwnerPreferred, for CloudFront's access logs)");
@@ -234,9 +252,11 @@ function validate(name: string, args: CdnArgs): void {
  * HTTP/2 and 3, IPv6), every response carries HSTS, requests are logged and
  * filtered by WAF.
  *
- * cloudflare: proxied CNAME records for the domains and the zone set to
- * Full (strict) TLS, Always Use HTTPS and minimum TLS 1.2. The origin must
- * admit only Cloudflare (`CLOUDFLARE_ORIGIN_RANGES`).
+ * cloudflare: proxied records for the domains (CNAME to an origin's DNS
+ * name, A to its IPv4 address) and the zone set to Full (strict) TLS,
+ * Always Use HTTPS and minimum TLS 1.2. The origin must admit only
+ * Cloudflare (`CLOUDFLARE_ORIGIN_RANGES`): the load balancer's
+ * `restrictTo: "cloudflare"`, the single box's `restrictTo: "cloudflare"`.
  */
 export class Cdn extends Component {
   public readonly mode: "cloudfront" | "cloudflare";
@@ -350,7 +370,8 @@ export class Cdn extends Component {
       origins: [
         {
           originId: "app",
-          domainName: args.origin.domainName,
+          // validate() refused an IPv4 origin in cloudfront mode.
+          domainName: (args.origin as { domainName: pulumi.Input<string> }).domainName,
           customOriginConfig: {
             httpPort: 80,
             httpsPort: 443,
@@ -443,12 +464,16 @@ export class Cdn extends Component {
 
   private cloudflare(args: CdnArgs): void {
     const t = args.transform ?? {};
+    const origin = args.origin;
+    const { type, content } = "ipv4Address" in origin
+      ? { type: "A", content: origin.ipv4Address }
+      : { type: "CNAME", content: origin.domainName };
     for (const domain of args.domains) {
       this.nodes.records[domain] = this.child(cloudflare.DnsRecord, domain, {
         zoneId: args.zoneId!,
         name: domain,
-        type: "CNAME",
-        content: args.origin.domainName,
+        type,
+        content,
         proxied: true,
         // 1 = automatic, the only TTL a proxied record takes.
         ttl: 1,

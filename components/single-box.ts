@@ -3,8 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderBox, renderUserDataBase64 } from "../server";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
 import { BoxConfig, boxConfigParameterName } from "./box-config";
+import { CLOUDFLARE_ORIGIN_RANGES } from "./cdn";
 import { Component, Transform, stackTags } from "./component";
 import { debianAmi, serverInstanceRole } from "./instance-role";
+import { cidrLabel } from "./load-balancer";
 
 export { DEBIAN_AMI_OWNER } from "./instance-role";
 
@@ -70,6 +72,14 @@ export interface SingleBoxArgs {
    * @default "initial"
    */
   secretsGeneration?: string;
+  /**
+   * What identifies the certificate the box serves when it is delivered as a
+   * secret (the Cloudflare origin certificate's id). A change (a new
+   * certificate or key under the same secret) re-runs the rollout, whose
+   * configure phase installs it and reloads nginx.
+   * @default undefined (Let's Encrypt on the box, or no TLS)
+   */
+  certificateGeneration?: pulumi.Input<string>;
   /** Where the box reads and writes. Its role is scoped to exactly these. */
   access: {
     artifactsBucketArn: pulumi.Input<string>;
@@ -83,6 +93,21 @@ export interface SingleBoxArgs {
     /** Static and media buckets (object storage): read, write and delete objects, list the bucket. */
     fileBucketArns?: pulumi.Input<string>[];
   };
+  /**
+   * Who reaches the web ports (the edge security group):
+   * - unset: the world, on 80 (ACME challenges and the redirect to HTTPS)
+   *   and 443;
+   * - `"cloudflare"`: HTTPS from each of Cloudflare's published ranges
+   *   only (`CLOUDFLARE_ORIGIN_RANGES`, one rule per range), for a box behind
+   *   Cloudflare's proxy with SSL Full (strict), which reaches the origin on
+   *   443 only and redirects http:// at its edge. Anyone who finds the box's
+   *   address cannot bypass Cloudflare. The box then needs a certificate
+   *   that needs no ACME challenge: `spec.tls` mode `origin-certificate`.
+   * Changing it replaces the ingress rules only (seconds); the group and
+   * the box stay.
+   * @default undefined (world-facing)
+   */
+  restrictTo?: "cloudflare";
   /**
    * More security groups the box wears, e.g. the client group that the
    * database and cache admit. Adding one is in place.
@@ -113,6 +138,28 @@ export const SINGLE_BOX_INGRESS = [
   { role: "in-http", port: 80, description: "HTTP from anywhere (ACME challenges and the redirect to HTTPS)" },
   { role: "in-https", port: 443, description: "HTTPS from anywhere" },
 ] as const;
+
+/**
+ * The ingress rules of the box's security group, by role (the child's name
+ * suffix): `SINGLE_BOX_INGRESS` from the world, or behind Cloudflare HTTPS
+ * from each of its ranges (named by range, like the load balancer's).
+ */
+export function boxIngress(restrictTo: SingleBoxArgs["restrictTo"]): {
+  role: string;
+  port: number;
+  source: { cidrIpv4: string } | { cidrIpv6: string };
+  description: string;
+}[] {
+  if (restrictTo === "cloudflare") {
+    return CLOUDFLARE_ORIGIN_RANGES.map((cidr) => ({
+      role: `in-https-cloudflare-${cidrLabel(cidr)}`,
+      port: 443,
+      source: cidr.includes(":") ? { cidrIpv6: cidr } : { cidrIpv4: cidr },
+      description: `HTTPS from Cloudflare (${cidr})`,
+    }));
+  }
+  return SINGLE_BOX_INGRESS.map((rule) => ({ ...rule, source: { cidrIpv4: "0.0.0.0/0" } }));
+}
 
 /**
  * Out: only HTTP(S) — Debian mirrors, AWS APIs, Let's Encrypt. DNS and time
@@ -160,6 +207,9 @@ export class SingleBox extends Component {
 
   constructor(name: string, args: SingleBoxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("SingleBox", name, opts);
+    if (args.restrictTo !== undefined && args.restrictTo !== "cloudflare") {
+      throw new Error(`SingleBox ${name}: restrictTo must be "cloudflare" or unset (got ${JSON.stringify(args.restrictTo)})`);
+    }
     const colors = args.colors;
     if (colors) {
       if (colors.live !== "blue" && colors.live !== "green") throw new Error(`SingleBox ${name}: colors.live must be "blue" or "green" (got ${JSON.stringify(colors.live)})`);
@@ -194,17 +244,18 @@ export class SingleBox extends Component {
 
     const securityGroup = this.child(aws.ec2.SecurityGroup, "sg", {
       vpcId: args.vpcId,
+      // The same with restrictTo: a group's description cannot change without replacing it.
       description: "django-tiers single box: HTTP and HTTPS in, HTTP and HTTPS out",
       // The edge role marks the one security group allowed to take 80/443 from the world (policies/).
       tags: stackTags({ Name: this.childName("sg"), "django-tiers:role": "edge" }),
     }, args.transform?.securityGroup);
-    for (const rule of SINGLE_BOX_INGRESS) {
+    for (const rule of boxIngress(args.restrictTo)) {
       this.child(aws.vpc.SecurityGroupIngressRule, rule.role, {
         securityGroupId: securityGroup.id,
         ipProtocol: "tcp",
         fromPort: rule.port,
         toPort: rule.port,
-        cidrIpv4: "0.0.0.0/0",
+        ...rule.source,
         description: rule.description,
       });
     }
@@ -294,12 +345,14 @@ export class SingleBox extends Component {
     const releaseList = Object.entries(args.releases).sort(([x], [y]) => x.localeCompare(y)).map(([app, v]) => `${app}=${v}`).join(" ");
     // With blue-green, each promotion step (a color's release, the live color, the idle one started or stopped) is a new comment too.
     const colorList = colors ? `; colors: live=${colors.live} blue=${colors.releases.blue} green=${colors.releases.green} idle=${colors.idleRunning ? "running" : "stopped"}` : "";
+    // A new certificate under the same secret (cdn: cloudflare) is a new comment: configure installs it.
+    const certificateList = args.certificateGeneration === undefined ? "" : pulumi.interpolate`; certificate: ${args.certificateGeneration}`;
     const rollout = this.child(aws.ssm.Association, "rollout", {
       name: "AWS-RunShellScript",
       targets: [{ key: "InstanceIds", values: [instance.id] }],
       parameters: {
         // The versions in the comment are what make SSM re-run it: a new release, secret generation or configuration.
-        commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}${colorList}; secrets: ${args.secretsGeneration ?? "initial"}; config: ${config.version}`,
+        commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}${colorList}; secrets: ${args.secretsGeneration ?? "initial"}${certificateList}; config: ${config.version}`,
         executionTimeout: "1800",
       },
       complianceSeverity: "HIGH",

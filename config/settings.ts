@@ -88,7 +88,7 @@ export const SETTINGS = {
   domains: {
     type: "array",
     items: "string",
-    description: "Domains served, each 'host' (for the first app) or 'app:host'. Empty: the site is served over plain HTTP on the instance's public name until you add one. Needs cloudflareZoneId and acmeEmail.",
+    description: "Domains served, each 'host' (for the first app) or 'app:host'. Empty: the site is served over plain HTTP on the instance's public name until you add one. Needs cloudflareZoneId, and on the box tiers acmeEmail (unless cdn is cloudflare).",
     allowed: "entries 'example.com' or 'app:example.com' (lowercase host names)",
     default: [],
     schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?[^:]+$/, { error: "entries are 'host' or 'app:host'" })),
@@ -280,7 +280,7 @@ export const SETTINGS = {
   },
   acmeEmail: {
     type: "string",
-    description: "Email Let's Encrypt writes to about certificate expiry. Needed when domains are set.",
+    description: "Email Let's Encrypt writes to about certificate expiry. Needed when domains are set on a box tier, except with cdn: cloudflare (the box then serves a Cloudflare Origin CA certificate, no ACME).",
     allowed: "an email address",
     default: "",
     unset: true,
@@ -399,7 +399,7 @@ export const SETTINGS = {
   },
   cdn: {
     type: "string",
-    description: "load-balanced: a CDN in front of the site: cloudfront (static and media from S3 at the edge), cloudflare (proxied records, SSL strict; the load balancer admits only Cloudflare), or none.",
+    description: "A CDN in front of the site: cloudfront (load-balanced only: static and media from S3 at the edge), cloudflare (proxied records, SSL strict; the load balancer or the box admits only Cloudflare, and a box serves a Cloudflare Origin CA certificate; needs domains and cloudflareZoneId), or none.",
     allowed: "none, cloudfront, cloudflare",
     default: "none",
     schema: oneOf(["none", "cloudfront", "cloudflare"] as const),

@@ -41,7 +41,11 @@ export interface Settings {
   maxUploadMb: number;
   gunicorn: { workers?: number; timeoutSeconds: number; gracefulTimeoutSeconds: number };
   network: NetworkSettings;
-  /** Present when the stack has domains: DNS in Cloudflare, TLS from Let's Encrypt. */
+  /**
+   * Present when the stack has domains: DNS in Cloudflare. `acmeEmail` is
+   * for Let's Encrypt on a box; "" where no ACME runs (load-balanced, or a
+   * box behind cdn: cloudflare).
+   */
   dns?: { cloudflareZoneId: string; acmeEmail: string };
   /** Receives the stack's alarms, when set. */
   alertEmail?: string;
@@ -88,7 +92,11 @@ export interface Settings {
     /** The idle color's gunicorn runs (during a promotion and its rollback window). */
     idleRunning: boolean;
   };
-  /** load-balanced: the CDN in front of the load balancer. */
+  /**
+   * The CDN in front of the site: on load-balanced, in front of the load
+   * balancer; on the box tiers, cloudflare or none (the box then serves a
+   * Cloudflare Origin CA certificate and admits only Cloudflare).
+   */
   cdn: "none" | "cloudfront" | "cloudflare";
   /** load-balanced with a task worker: the worker fleet and its broker. */
   taskQueue?: {
@@ -268,11 +276,22 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     }
   }
   let dns: Settings["dns"];
+  const boxFront = PRESETS[v.tier as Tier].front === "box";
   if (seen.size > 0) {
     if (!v.cloudflareZoneId) problem("cloudflareZoneId", "is required when domains are set (DNS records are created in Cloudflare)", SETTINGS.cloudflareZoneId.allowed);
-    const boxTls = PRESETS[v.tier as Tier].front === "box";
-    if (!v.acmeEmail && boxTls) problem("acmeEmail", "is required when domains are set (the box gets its TLS certificates from Let's Encrypt)", SETTINGS.acmeEmail.allowed);
-    if (v.cloudflareZoneId && (v.acmeEmail || !boxTls)) dns = { cloudflareZoneId: v.cloudflareZoneId, acmeEmail: v.acmeEmail ?? "" };
+    // Behind Cloudflare a box serves a Cloudflare Origin CA certificate: no ACME, no email.
+    const boxAcme = boxFront && v.cdn !== "cloudflare";
+    if (!v.acmeEmail && boxAcme) problem("acmeEmail", "is required when domains are set (the box gets its TLS certificates from Let's Encrypt)", `${SETTINGS.acmeEmail.allowed}; or cdn: cloudflare, whose Origin CA certificate needs none`);
+    if (v.cloudflareZoneId && (v.acmeEmail || !boxAcme)) dns = { cloudflareZoneId: v.cloudflareZoneId, acmeEmail: v.acmeEmail ?? "" };
+  }
+  // cdn on a box: Cloudflare's proxy only. Behind CloudFront the box could not get its Let's Encrypt
+  // certificate: HTTP-01 goes through the CDN, which (HTTPS to the origin) finds no valid certificate there yet.
+  if (boxFront && v.cdn === "cloudfront") {
+    problem("cdn", `cloudfront cannot front a box (this stack's tier is ${v.tier}): the box gets its certificate from Let's Encrypt, whose HTTP-01 challenge would go through CloudFront, and CloudFront's HTTPS connection to the origin fails until the box has a valid certificate`, "none or cloudflare on the box tiers (Cloudflare's Origin CA certificate needs no ACME), or tier: load-balanced for cloudfront");
+  }
+  if (boxFront && v.cdn === "cloudflare") {
+    if (seen.size === 0) problem("domains", "cdn: cloudflare proxies the site's own domains and needs at least one (in the Cloudflare zone cloudflareZoneId)", "one or more host names, with cloudflareZoneId; or cdn: none");
+    if (seen.size === 0 && !v.cloudflareZoneId) problem("cloudflareZoneId", "is required with cdn: cloudflare (the zone of the proxied records)", SETTINGS.cloudflareZoneId.allowed);
   }
 
   const apps: AppSettings[] = [];
@@ -321,7 +340,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   const defaults = (key: SettingKey) => raw[key] === undefined || JSON.stringify(coerceConfigValue(raw[key])) === JSON.stringify((SETTINGS[key] as SettingSpec).default);
   const fleetOnly: SettingKey[] = [
     "liveColor", "blueRelease", "greenRelease", "idleFleet", "canaryWeight", "fleetMinSize", "fleetMaxSize", "fleetTargetCpu",
-    "cdn", "taskQueueBroker", "taskQueues", "workerInstanceType", "workerMinSize", "workerMaxSize",
+    "taskQueueBroker", "taskQueues", "workerInstanceType", "workerMinSize", "workerMaxSize",
   ];
   // Blue-green on one box (boxReleases: blue-green): the color settings apply, a canary does not.
   const boxColorKeys: SettingKey[] = ["liveColor", "blueRelease", "greenRelease", "idleFleet"];

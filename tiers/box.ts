@@ -2,12 +2,16 @@
  * The tiers whose front is one box — single-box, external-db,
  * object-storage: network, key, alerts, artifacts; the managed services the
  * preset asks for (RDS, S3, ElastiCache) with the client group they admit;
- * per-app secrets and releases; the box, its backups and its DNS.
+ * per-app secrets and releases; the box, its backups and its DNS — or, with
+ * cdn: cloudflare, Cloudflare's proxy in front of the box, which then serves
+ * a Cloudflare Origin CA certificate and admits only Cloudflare.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Backup } from "../components/backup";
+import { CLOUDFLARE_ORIGIN_RANGES, Cdn } from "../components/cdn";
 import { DnsRecords } from "../components/dns";
 import { Monitoring } from "../components/monitoring";
+import { OriginCertificate } from "../components/origin-certificate";
 import { SingleBox } from "../components/single-box";
 import type { Settings } from "../config/validate";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
@@ -46,10 +50,20 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
     notes.push("Static and media files are on S3 and private: browsers get signed URLs until a CDN fronts the buckets (the cdn add-on).");
   }
 
+  // Behind Cloudflare's proxy the box cannot pass an ACME challenge: Cloudflare's Origin CA signs its certificate.
+  const hosts = s.apps.flatMap((a) => a.domains);
+  const behindCloudflare = s.cdn === "cloudflare" && s.dns !== undefined;
+  const originCertificate = behindCloudflare
+    ? new OriginCertificate("origin-certificate", { hostnames: hosts, kmsKeyArn: key.arn }, opts)
+    : undefined;
+  const tls: pulumi.Output<BoxSpec["tls"]> = originCertificate
+    ? originCertificate.secretArn.apply((secretId): BoxSpec["tls"] => ({ mode: "origin-certificate", secretId, realIpFrom: [...CLOUDFLARE_ORIGIN_RANGES] }))
+    : pulumi.output(s.dns ? { mode: "letsencrypt" as const, email: s.dns.acmeEmail } : { mode: "none" as const });
+
   const channelNames = (color: Color) => pulumi.all(apps.map((a) => (plan ? a.release.channels[color].parameterName : undefined)));
   const spec: pulumi.Output<Omit<BoxSpec, "configParameter">> = pulumi
-    .all([commonSpec(s, f), pulumi.all(apps.map((a) => a.release.parameterName)), channelNames("blue"), channelNames("green")])
-    .apply(([common, parameterNames, blueNames, greenNames]): Omit<BoxSpec, "configParameter"> => ({
+    .all([commonSpec(s, f), pulumi.all(apps.map((a) => a.release.parameterName)), channelNames("blue"), channelNames("green"), tls])
+    .apply(([common, parameterNames, blueNames, greenNames, tlsSpec]): Omit<BoxSpec, "configParameter"> => ({
       ...common,
       role: "single-box" as const,
       apps: common.apps.map((app, i) => ({
@@ -57,7 +71,7 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
         releaseParameter: parameterNames[i],
         ...(plan ? { colorReleaseParameters: { blue: blueNames[i]!, green: greenNames[i]! } } : {}),
       })),
-      tls: s.dns ? { mode: "letsencrypt" as const, email: s.dns.acmeEmail } : { mode: "none" as const },
+      tls: tlsSpec,
     }));
   const backupPrefix = BACKUP_PREFIX;
 
@@ -73,11 +87,13 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
       ? { colors: { live: boxColors.liveColor, idleRunning: boxColors.idleRunning, releases: { blue: plan.blue.release, green: plan.green.release } } }
       : {}),
     secretsGeneration: s.secretsRotation,
+    ...(originCertificate ? { certificateGeneration: originCertificate.nodes.certificate.id } : {}),
     access: {
       artifactsBucket: artifacts.bucketName,
       artifactsBucketArn: artifacts.bucketArn,
       backupPrefix,
-      secretArns: apps.map((a) => a.secrets.secretArn),
+      // Behind Cloudflare, the box also reads its Origin CA certificate and key.
+      secretArns: [...apps.map((a) => a.secrets.secretArn), ...(originCertificate ? [originCertificate.secretArn] : [])],
       // With blue-green, the box also reads each color's pointer.
       parameterArns: [
         ...apps.map((a) => a.release.parameterArn),
@@ -87,6 +103,7 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
       fileBucketArns: files?.bucketArns,
     },
     extraSecurityGroupIds: clients ? [clients.id] : undefined,
+    ...(behindCloudflare ? { restrictTo: "cloudflare" as const } : {}),
     deletionProtection: s.deletionProtection,
     alertTopicArn: alerts.topicArn,
     logRetentionDays: s.logRetentionDays,
@@ -110,8 +127,15 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
     cache: cache ? { replicationGroupId: cache.replicationGroupId, nodeCount: s.highAvailability ? 2 : 1 } : undefined,
   }, opts);
 
-  const hosts = s.apps.flatMap((a) => a.domains);
-  if (s.dns) {
+  if (behindCloudflare && s.dns) {
+    // Proxied A records to the box's Elastic IP, and the zone set to Full (strict) TLS, Always Use HTTPS, TLS 1.2+.
+    new Cdn("cdn", { mode: "cloudflare", domains: hosts, origin: { ipv4Address: box.publicIp }, zoneId: s.dns.cloudflareZoneId }, opts);
+    notes.push(
+      "The site is behind Cloudflare's proxy (cdn: cloudflare): the domains' records are proxied to the box's Elastic IP, the zone is set to SSL Full (strict), " +
+        "Always Use HTTPS and TLS 1.2+ (zone-wide settings), and the box serves a Cloudflare Origin CA certificate (trusted by Cloudflare only, no Let's Encrypt) " +
+        "and admits HTTPS from Cloudflare's ranges only: the site is not reachable at the box's address directly.",
+    );
+  } else if (s.dns) {
     new DnsRecords("dns", { zoneId: s.dns.cloudflareZoneId, hosts, target: box.publicIp, type: "A" }, opts);
   } else {
     notes.push("No domain: the site is served over plain HTTP on the box's public name, without TLS. Set domains, cloudflareZoneId and acmeEmail to get DNS records and Let's Encrypt certificates.");
@@ -172,7 +196,8 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
       {
         check: "secrets-rotation",
         setting: "secretsRotation",
-        reason: "generated secrets (SECRET_KEY, database password, cache token) rotate when the secretsRotation label changes and pulumi up rolls them out to the servers, not on a Secrets Manager schedule the servers would not notice",
+        reason: "generated secrets (SECRET_KEY, database password, cache token) rotate when the secretsRotation label changes and pulumi up rolls them out to the servers, not on a Secrets Manager schedule the servers would not notice" +
+          (originCertificate ? "; the origin certificate's secret changes when pulumi up issues a new certificate (valid 15 years; a new key: pulumi up --replace on origin-certificate-key), and the rollout that follows installs it on the box" : ""),
       },
     ],
   };

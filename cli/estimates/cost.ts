@@ -110,9 +110,15 @@ const FREE: Record<string, string> = {
   "aws:acm/certificateValidation:CertificateValidation": "free",
   "aws:route53/record:Record": "records are free (queries are billed per million)",
   "aws:cloudwatch/logResourcePolicy:LogResourcePolicy": "free",
-  "cloudflare:index/dnsRecord:DnsRecord": "DNS records are included in the Cloudflare zone's plan",
+  // Proxied (orange-cloud) records too: Cloudflare's proxy, its TLS and unmetered CDN traffic are on the Free plan
+  // (www.cloudflare.com/plans/); a paid plan adds WAF rule sets and is billed by Cloudflare, not in this estimate.
+  "cloudflare:index/dnsRecord:DnsRecord": "DNS records, proxied or not, are included in the Cloudflare zone's plan (the Free plan proxies at no charge)",
   "cloudflare:index/record:Record": "DNS records are included in the Cloudflare zone's plan",
   "cloudflare:index/zoneSetting:ZoneSetting": "included in the Cloudflare zone's plan",
+  "cloudflare:index/originCaCertificate:OriginCaCertificate":
+    "Origin CA certificates are free on every Cloudflare plan, the Free plan included (developers.cloudflare.com/ssl/origin-configuration/origin-ca/)",
+  "tls:index/privateKey:PrivateKey": "computed by Pulumi's tls provider where Pulumi runs, not a cloud resource",
+  "tls:index/certRequest:CertRequest": "computed by Pulumi's tls provider where Pulumi runs, not a cloud resource",
 };
 
 interface Priced {

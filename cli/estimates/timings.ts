@@ -48,9 +48,9 @@ export const CREATION_SECONDS: Record<string, number> = {
 /** Anything not listed: a couple of seconds (an API call and its read-back). */
 export const DEFAULT_CREATION_SECONDS = 2;
 
-/** Nothing to create: components, providers, the stack, and @pulumi/random values computed locally. */
+/** Nothing to create: components, providers, the stack, and @pulumi/random and @pulumi/tls values computed locally. */
 function createsNothing(r: PlannedResource): boolean {
-  return r.isComponent || r.isProvider || r.type === "pulumi:pulumi:Stack" || r.type.startsWith("random:");
+  return r.isComponent || r.isProvider || r.type === "pulumi:pulumi:Stack" || r.type.startsWith("random:") || r.type.startsWith("tls:");
 }
 
 /** Seconds `pulumi up` typically spends creating `r`. */

@@ -56,6 +56,17 @@ describe("validateSettings: a good config", () => {
     expect(s.dns).toEqual({ cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "ops@example.com" });
   });
 
+  it.each(["single-box", "external-db", "object-storage"])("takes cdn: cloudflare on %s with domains and a zone, without acmeEmail (no ACME behind Cloudflare)", (tier) => {
+    const zone = { domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef" };
+    const s = validateSettings({ ...base, tier, cdn: "cloudflare", ...zone }, ctx);
+    expect(s.cdn).toBe("cloudflare");
+    expect(s.dns).toEqual({ cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "" });
+    // Set anyway, it is kept (and unused).
+    expect(validateSettings({ ...base, tier, cdn: "cloudflare", ...zone, acmeEmail: "ops@example.com" }, ctx).dns?.acmeEmail).toBe("ops@example.com");
+    // Without the CDN the box still needs it for Let's Encrypt.
+    expectRefused({ ...base, tier, ...zone }, "acmeEmail", /required when domains are set \(the box gets its TLS certificates from Let's Encrypt\).*or cdn: cloudflare/);
+  });
+
   it("puts the database on RDS from external-db up, and files on S3 from object-storage up", () => {
     const single = validateSettings(base, ctx);
     expect(single.database).toBeUndefined();
@@ -191,7 +202,11 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["fleetMaxSize", { ...LB, fleetMinSize: 3, fleetMaxSize: 2 }, /below the fleet's minimum \(3\)/],
     ["fleetTargetCpu", { ...LB, fleetTargetCpu: 95 }, /at most 90/],
     ["cdn", { ...LB, cdn: "fastly" }, /must be one of "none", "cloudfront", "cloudflare"/],
-    ["cdn", { cdn: "cloudfront" }, /load-balanced tier only/],
+    ["cdn", { cdn: "cloudfront" }, /cloudfront cannot front a box \(this stack's tier is single-box\): the box gets its certificate from Let's Encrypt, whose HTTP-01 challenge would go through CloudFront.*Allowed: none or cloudflare on the box tiers .*, or tier: load-balanced for cloudfront/],
+    ["cdn", { tier: "object-storage", cdn: "cloudfront", domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "ops@example.com" }, /cloudfront cannot front a box \(this stack's tier is object-storage\)/],
+    ["domains", { cdn: "cloudflare", cloudflareZoneId: "0123456789abcdef0123456789abcdef" }, /cdn: cloudflare proxies the site's own domains and needs at least one.*Allowed: one or more host names, with cloudflareZoneId; or cdn: none/],
+    ["cloudflareZoneId", { tier: "external-db", cdn: "cloudflare", domains: ["example.com"] }, /is required when domains are set/],
+    ["cloudflareZoneId", { cdn: "cloudflare" }, /is required with cdn: cloudflare \(the zone of the proxied records\)/],
     ["taskQueueBroker", { ...LB, taskWorker: "rq", taskQueueBroker: "sqs" }, /sqs needs taskWorker celery/],
     ["taskQueues", { ...LB, taskQueues: ["High Priority"] }, /queue names are 1–40 characters/],
     ["taskQueues", { ...LB, taskQueues: ["a", "a"] }, /distinct/],
