@@ -506,7 +506,12 @@ def application(environ, start_response):
     return [body]
 `);
       fs.symlinkSync(releaseDir, path.join(root, "srv/apps/shop", color));
+      // collectstatic's output: an unhashed name in both releases, a hashed one in this release only.
+      writeUnder(releaseDir, "/static/css/site.css", `${release} site.css\n`);
+      writeUnder(releaseDir, `/static/css/site.${release}.css`, `${release} hashed\n`);
     }
+    // "current" is the live release (blue's).
+    fs.symlinkSync(path.join(root, "srv/apps/shop/releases/v1"), path.join(root, "srv/apps/shop/current"));
     fs.mkdirSync(path.join(root, "run/django-tiers"), { recursive: true });
     // The rendered gunicorn.conf.py, its /srv and /run paths moved under root.
     conf = writeUnder(root, "/etc/django-tiers/shop/gunicorn.conf.py",
@@ -551,6 +556,18 @@ def application(environ, start_response):
     }
     const healthz = await get(port, { Host: host, "X-Django-Tiers-Color": "green" }, "/healthz");
     expect(healthz).toMatchObject({ status: 200, body: "green v2 /healthz", color: "green" });
+  });
+
+  it("serves a static file from the live release first, then from either color's release (hashed names of both are found)", async () => {
+    const file = async (name: string) => {
+      const a = await get(port, { Host: host }, `/static/css/${name}`);
+      return `${a.status} ${(a.body ?? "").trim()}`;
+    };
+    expect(await file("site.css")).toBe("200 v1 site.css");
+    expect(await file("site.v1.css")).toBe("200 v1 hashed");
+    // Only green's release (v2) has it: a page of green, previewed or just switched to, finds its stylesheet.
+    expect(await file("site.v2.css")).toBe("200 v2 hashed");
+    expect(await file("site.v3.css")).toMatch(/^404 /);
   });
 
   it("switches blue → green → blue under keep-alive load with zero failed requests, and never reloads nginx", async () => {
