@@ -18,36 +18,16 @@ import { runChecks } from "../../policies";
 import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
 import {
   boxProgramNames, BoxSpecError, colorPaths, IDLE_COLORS_LOG, IDLE_COLORS_PROGRAM, IDLE_COLORS_SCRIPT, liveSocket, renderBox, renderUserDataBase64,
-  shippedLogs, USER_DATA_LIMIT_BYTES, validateBoxSpec,
+  shippedLogs, USER_DATA_LIMIT_BYTES,
 } from "../../server";
 import type { BoxSpec, Color, RenderedFile } from "../../server";
 import { plan } from "../policies/fixtures";
-import { fixtureSpec, type FixtureOptions, roleSpec } from "./fixtures";
+import { coloredSpec, fixtureSpec, problemsOf, roleSpec } from "./fixtures";
 import { deliveredFiles, fileAt, PYTHON, pythonModules, rebase, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
 
 const SUPERVISOR_PARSE = path.join(__dirname, "tools", "supervisor_parse.py");
 const PROVISION = "/usr/local/sbin/django-tiers-provision";
 const SWITCH = "/usr/local/sbin/django-tiers-switch-color";
-
-/** A single box with blue-green releases: every app gets both colors' release parameters. */
-function coloredSpec(options: FixtureOptions = {}, live: Color = "blue", idleRunning = true): BoxSpec {
-  const spec = fixtureSpec(options);
-  spec.colors = { live, idleRunning };
-  for (const app of spec.apps) {
-    app.colorReleaseParameters = { blue: `/django-tiers/demo/dev/${app.name}/blue/release`, green: `/django-tiers/demo/dev/${app.name}/green/release` };
-  }
-  return spec;
-}
-
-function problemsOf(spec: BoxSpec): string[] {
-  try {
-    validateBoxSpec(spec);
-  } catch (error) {
-    if (error instanceof BoxSpecError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 const programsIn = (conf: string) => [...conf.matchAll(/^\[program:([^\]]+)\]$/gm)].map((m) => m[1]);
 

@@ -1,5 +1,6 @@
 /** BoxSpec fixtures for the server/ tests: one app or three, each TLS mode and task worker. */
-import type { AppSpec, BoxSpec, TaskWorker } from "../../server/types";
+import type { AppSpec, BoxSpec, Color, TaskWorker } from "../../server/types";
+import { BoxSpecError, validateBoxSpec } from "../../server/validate";
 
 export interface FixtureOptions {
   apps?: 1 | 3;
@@ -134,3 +135,24 @@ export const ROLE_VARIANTS: Array<{ label: string; spec: () => BoxSpec }> = [
   { label: "worker, 3 apps, celery beat only", spec: () => roleSpec("worker", { apps: 3, beat: true, queues: [] }) },
   { label: "worker, 1 app, rq on ElastiCache, no hook", spec: () => roleSpec("worker", { taskWorker: "rq", lifecycleHook: false }) },
 ];
+
+/** A single box with blue-green releases (`colors`): every app gets both colors' release parameters. */
+export function coloredSpec(options: FixtureOptions = {}, live: Color = "blue", idleRunning = true): BoxSpec {
+  const spec = fixtureSpec(options);
+  spec.colors = { live, idleRunning };
+  for (const app of spec.apps) {
+    app.colorReleaseParameters = { blue: `/django-tiers/demo/dev/${app.name}/blue/release`, green: `/django-tiers/demo/dev/${app.name}/green/release` };
+  }
+  return spec;
+}
+
+/** What validateBoxSpec finds wrong with `spec` ([] when it is valid). */
+export function problemsOf(spec: BoxSpec): string[] {
+  try {
+    validateBoxSpec(spec);
+  } catch (error) {
+    if (error instanceof BoxSpecError) return error.problems;
+    throw error;
+  }
+  return [];
+}

@@ -17,19 +17,10 @@ import { SERVER_FILE_CHECKS, supervisorProcessGroups } from "../../policies/chec
 import {
   IDLE_COLORS_LOG, IDLE_COLORS_PROGRAM, IDLE_COLORS_SCRIPT, IDLE_COLORS_SUPERVISOR_CONF, renderBox, renderIdleColorsScript,
 } from "../../server";
-import type { BoxSpec, Color, RenderedFile } from "../../server";
+import type { RenderedFile } from "../../server";
 import { plan } from "../policies/fixtures";
-import { fixtureSpec, type FixtureOptions, VARIANTS } from "./fixtures";
+import { coloredSpec, fixtureSpec, VARIANTS } from "./fixtures";
 import { fileAt, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
-
-function coloredSpec(options: FixtureOptions = {}, live: Color = "blue", idleRunning = false): BoxSpec {
-  const spec = fixtureSpec(options);
-  spec.colors = { live, idleRunning };
-  for (const app of spec.apps) {
-    app.colorReleaseParameters = { blue: `/django-tiers/demo/dev/${app.name}/blue/release`, green: `/django-tiers/demo/dev/${app.name}/green/release` };
-  }
-  return spec;
-}
 
 /** `[program:NAME]`'s keys in a supervisor file. */
 function programKeys(conf: string, name: string): Record<string, string> {
@@ -113,7 +104,7 @@ describe("which boxes get the idle colors' check", () => {
   it("passes shellcheck", () => {
     const dir = tempDir("idle-colors-shellcheck");
     try {
-      const scripts = [coloredSpec({ apps: 1 }), spec].map((s, i) => writeUnder(dir, `${i}/django-tiers-idle-colors`, fileAt(renderBox(s), IDLE_COLORS_SCRIPT).content, "0755"));
+      const scripts = [coloredSpec({ apps: 1 }, "blue", false), spec].map((s, i) => writeUnder(dir, `${i}/django-tiers-idle-colors`, fileAt(renderBox(s), IDLE_COLORS_SCRIPT).content, "0755"));
       const result = run(tool("shellcheck"), ["--severity=style", "--format=gcc", ...scripts]);
       expect(result.stdout).toBe("");
       expect(result.status).toBe(0);
@@ -175,7 +166,7 @@ describe("django-tiers-idle-colors, run for real (stand-in supervisorctl)", () =
     fs.mkdirSync(sockets());
     fs.mkdirSync(path.join(root, "programs"));
     fs.writeFileSync(switchScript(), "#!/bin/bash\n# stands in for the switch script: only its lock is used\n", { mode: 0o755 });
-    script = writeUnder(root, "/django-tiers-idle-colors", fileAt(renderBox(coloredSpec({ apps: 3 })), IDLE_COLORS_SCRIPT).content, "0755");
+    script = writeUnder(root, "/django-tiers-idle-colors", fileAt(renderBox(coloredSpec({ apps: 3 }, "blue", false)), IDLE_COLORS_SCRIPT).content, "0755");
     // supervisorctl status NAME / stop NAME over the files in programs/; a stop records
     // whether the provisioning and switch locks were held by the caller at that moment.
     writeUnder(root, "/bin/supervisorctl", `#!/bin/bash
@@ -359,7 +350,7 @@ esac
     colorsEnv("blue", "0");
     for (const app of APPS) liveLink(app, `${app}-blue.sock`);
     programs({ "shop-web-green": "RUNNING" });
-    const command = programKeys(fileAt(renderBox(coloredSpec({ apps: 3 })), IDLE_COLORS_SUPERVISOR_CONF).content, IDLE_COLORS_PROGRAM).command;
+    const command = programKeys(fileAt(renderBox(coloredSpec({ apps: 3 }, "blue", false)), IDLE_COLORS_SUPERVISOR_CONF).content, IDLE_COLORS_PROGRAM).command;
     // supervisor splits the command like a shell: /bin/sh -c "SCRIPT; exec sleep infinity".
     const inner = /^\/bin\/sh -c "(.*)"$/.exec(command)?.[1];
     expect(inner).toBe(`${IDLE_COLORS_SCRIPT}; exec sleep infinity`);

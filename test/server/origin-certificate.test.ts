@@ -17,11 +17,11 @@ import { runChecks } from "../../policies";
 import { CLOUDFLARE_RANGES } from "../../policies/checks/cdn";
 import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
 import {
-  appEnvironment, BoxSpecError, HSTS_SECONDS, ORIGIN_CERTIFICATE, ORIGIN_PRIVATE_KEY, provisionPackages, renderBox, validateBoxSpec,
+  appEnvironment, BoxSpecError, HSTS_SECONDS, ORIGIN_CERTIFICATE, ORIGIN_PRIVATE_KEY, provisionPackages, renderBox,
 } from "../../server";
 import type { BoxSpec, RenderedFile } from "../../server";
 import { plan } from "../policies/fixtures";
-import { fixtureSpec, type FixtureOptions, ROLE_VARIANTS, roleSpec, VARIANTS } from "./fixtures";
+import { fixtureSpec, type FixtureOptions, problemsOf, ROLE_VARIANTS, roleSpec, VARIANTS } from "./fixtures";
 import { deliveredFiles, fileAt, rebase, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
 
 const PROVISION = "/usr/local/sbin/django-tiers-provision";
@@ -32,16 +32,6 @@ function originSpec(options: FixtureOptions = {}, realIpFrom: string[] = CLOUDFL
   const spec = fixtureSpec(options);
   spec.tls = { mode: "origin-certificate", secretId: SECRET_ID, realIpFrom };
   return spec;
-}
-
-function problemsOf(spec: BoxSpec): string[] {
-  try {
-    validateBoxSpec(spec);
-  } catch (error) {
-    if (error instanceof BoxSpecError) return error.problems;
-    throw error;
-  }
-  return [];
 }
 
 let dir: string;

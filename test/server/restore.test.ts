@@ -12,20 +12,10 @@ import * as path from "node:path";
 import { renderBox } from "../../server";
 import { RESTORE_SCRIPT } from "../../server/paths";
 import type { BoxSpec } from "../../server";
-import { fixtureSpec } from "./fixtures";
+import { coloredSpec, fixtureSpec } from "./fixtures";
 import { fileAt, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
 
 const RENDERED_PATH = "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n";
-
-/** A single box with blue-green releases (the idle color stopped when `idleRunning` is false). */
-function coloredSpec(idleRunning: boolean): BoxSpec {
-  const spec = fixtureSpec({ apps: 3 });
-  spec.colors = { live: "blue", idleRunning };
-  for (const app of spec.apps) {
-    app.colorReleaseParameters = { blue: `/django-tiers/demo/dev/${app.name}/blue/release`, green: `/django-tiers/demo/dev/${app.name}/green/release` };
-  }
-  return spec;
-}
 
 describe("django-tiers-restore, run for real (stand-in supervisorctl, runuser, psql, pg_restore)", () => {
   let root: string;
@@ -70,7 +60,7 @@ esac
   const stopsAndStarts = () => calls().filter((c) => /^supervisorctl (stop|start) /.test(c) || c.startsWith("pg_restore "));
 
   it("a blue-green box whose idle color is stopped: stops and starts again the live color, worker and beat; green stays stopped", () => {
-    const result = restore(coloredSpec(false), "shop", {
+    const result = restore(coloredSpec({ apps: 3 }, "blue", false), "shop", {
       "shop-web-blue": "RUNNING", "shop-web-green": "STOPPED", "shop-worker": "RUNNING", "shop-beat": "RUNNING",
     });
     expect(result.status).toBe(0);
@@ -84,7 +74,7 @@ esac
   });
 
   it("a box whose programs all run (both colors running): every program is stopped and started again", () => {
-    const result = restore(coloredSpec(true), "blog", {
+    const result = restore(coloredSpec({ apps: 3 }, "blue", true), "blog", {
       "blog-web-blue": "RUNNING", "blog-web-green": "RUNNING", "blog-worker": "RUNNING", "blog-beat": "STARTING",
     });
     expect(result.status).toBe(0);
@@ -109,7 +99,7 @@ esac
   });
 
   it("a failed pg_restore still starts again what ran, and the script fails", () => {
-    const result = restore(coloredSpec(false), "shop", {
+    const result = restore(coloredSpec({ apps: 3 }, "blue", false), "shop", {
       "shop-web-blue": "RUNNING", "shop-web-green": "STOPPED", "shop-worker": "RUNNING", "shop-beat": "RUNNING",
     }, { pgRestoreExit: 1 });
     expect(result.status).toBe(1);
@@ -128,7 +118,7 @@ esac
   it("passes shellcheck", () => {
     const dir = tempDir("restore-shellcheck");
     try {
-      const file = writeUnder(dir, "restore", fileAt(renderBox(coloredSpec(false)), RESTORE_SCRIPT).content, "0755");
+      const file = writeUnder(dir, "restore", fileAt(renderBox(coloredSpec({ apps: 3 }, "blue", false)), RESTORE_SCRIPT).content, "0755");
       const result = run(tool("shellcheck"), ["--severity=style", "--format=gcc", file]);
       expect(result.stdout).toBe("");
       expect(result.status).toBe(0);

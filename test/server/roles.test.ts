@@ -14,12 +14,12 @@ import * as path from "node:path";
 import { runChecks } from "../../policies";
 import { SERVER_FILE_CHECKS } from "../../policies/checks/server-files";
 import {
-  appEnvironment, boxProgramNames, BoxSpecError, provisionPackages, renderBox, renderUserData, renderUserDataBase64,
-  USER_DATA_LIMIT_BYTES, validateBoxSpec,
+  appEnvironment, boxProgramNames, provisionPackages, renderBox, renderUserData, renderUserDataBase64,
+  USER_DATA_LIMIT_BYTES,
 } from "../../server";
 import type { BoxSpec, RenderedFile } from "../../server";
 import { plan, res } from "../policies/fixtures";
-import { FIXTURE_SQS_QUEUES, roleSpec, ROLE_VARIANTS } from "./fixtures";
+import { FIXTURE_SQS_QUEUES, problemsOf, roleSpec, ROLE_VARIANTS } from "./fixtures";
 import type { Box } from "./helpers";
 import { deliveredFiles, fileAt, inApp, layBoxUnder, PYTHON, pythonModules, rebase, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
 
@@ -35,16 +35,6 @@ afterAll(() => removeDir(dir));
 
 const paths = (files: RenderedFile[]) => files.map((f) => f.path);
 const env = (spec: BoxSpec, i = 0) => Object.fromEntries(appEnvironment(spec, spec.apps[i]));
-
-function problemsOf(spec: BoxSpec): string[] {
-  try {
-    validateBoxSpec(spec);
-  } catch (error) {
-    if (error instanceof BoxSpecError) return error.problems;
-    throw error;
-  }
-  return [];
-}
 
 describe("renderBox by role", () => {
   it("gives an app server nginx → gunicorn under supervisor and nothing that holds data", () => {
