@@ -23,7 +23,7 @@ import {
 import type { BoxSpec, Color, RenderedFile } from "../../server";
 import { plan } from "../policies/fixtures";
 import { coloredSpec, fixtureSpec, problemsOf, roleSpec } from "./fixtures";
-import { deliveredFiles, fileAt, PYTHON, pythonModules, rebase, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
+import { deliveredFiles, fileAt, PYTHON, pythonModules, rebase, removeDir, run, stop, tempDir, tool, waitFor, writeUnder } from "./helpers";
 
 const SUPERVISOR_PARSE = path.join(__dirname, "tools", "supervisor_parse.py");
 const PROVISION = "/usr/local/sbin/django-tiers-provision";
@@ -363,23 +363,6 @@ function get(port: number, headers: Record<string, string>, urlPath = "/", agent
     req.on("error", (error) => resolve({ error: error.message, reused: req.reusedSocket }));
     req.setTimeout(10_000, () => req.destroy(new Error("timeout")));
     req.end();
-  });
-}
-
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what}: not after ${seconds}s`);
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
   });
 }
 

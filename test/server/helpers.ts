@@ -1,6 +1,7 @@
 /** Shared plumbing of the server/ tests: temp trees, delivered files, real tools. */
-import { spawnSync, type SpawnSyncOptions } from "node:child_process";
+import { type ChildProcess, spawnSync, type SpawnSyncOptions } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse } from "yaml";
@@ -122,4 +123,32 @@ export function appShell(box: Box, app: string, overrides: Record<string, string
 
 export function inApp(box: Box, app: string, args: string[], overrides: Record<string, string> = {}): RunResult {
   return run("bash", [...appShell(box, app, overrides), ...args], { cwd: box.project, env: { PATH: "/usr/bin:/bin" } });
+}
+
+/** Polls `ok` every 100 ms until it holds; throws naming `what` after `seconds`. */
+export async function waitFor(what: string, ok: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (await ok()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${what}: not after ${seconds}s`);
+}
+
+/** SIGTERM to a child process that still runs; resolves when it has exited. */
+export function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** A loopback TCP port free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

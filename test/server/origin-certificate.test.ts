@@ -22,7 +22,7 @@ import {
 import type { BoxSpec, RenderedFile } from "../../server";
 import { plan } from "../policies/fixtures";
 import { fixtureSpec, type FixtureOptions, problemsOf, ROLE_VARIANTS, roleSpec, VARIANTS } from "./fixtures";
-import { deliveredFiles, fileAt, rebase, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
+import { deliveredFiles, fileAt, freePort, rebase, removeDir, run, tempDir, tool, waitFor, writeUnder } from "./helpers";
 
 const PROVISION = "/usr/local/sbin/django-tiers-provision";
 const SECRET_ID = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:django-tiers/demo/dev/origin-certificate-AbCdEf";
@@ -372,23 +372,6 @@ exit 0
 });
 
 // ---------------------------------------------------------------- real nginx
-
-async function freePort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what}: not after ${seconds}s`);
-}
 
 interface Answer {
   status?: number;

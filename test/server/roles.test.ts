@@ -21,7 +21,7 @@ import type { BoxSpec, RenderedFile } from "../../server";
 import { plan, res } from "../policies/fixtures";
 import { FIXTURE_SQS_QUEUES, problemsOf, roleSpec, ROLE_VARIANTS } from "./fixtures";
 import type { Box } from "./helpers";
-import { deliveredFiles, fileAt, inApp, layBoxUnder, PYTHON, pythonModules, rebase, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
+import { deliveredFiles, fileAt, freePort, inApp, layBoxUnder, PYTHON, pythonModules, rebase, removeDir, run, stop, tempDir, tool, waitFor, writeUnder } from "./helpers";
 
 const SUPERVISOR_PARSE = path.join(__dirname, "tools", "supervisor_parse.py");
 const SECRET_KEY = "k3J!x9$Qw0-zR7^pLm2&vT5*bN8@cY4%hF6#dS1(gA0)eU3+iO7=";
@@ -277,13 +277,6 @@ async function listen(server: http.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-async function freePort(): Promise<number> {
-  const probe = http.createServer();
-  const port = await listen(probe);
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 function close(server: http.Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((resolve) => server.close(() => resolve()));
@@ -301,23 +294,6 @@ function request(port: number, urlPath: string, headers: Record<string, string>,
     req.on("error", (error) => resolve({ error: error.message }));
     req.setTimeout(5000, () => req.destroy(new Error("timeout")));
     req.end();
-  });
-}
-
-async function waitFor(what: string, ok: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${what}: not after ${seconds}s`);
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGTERM");
   });
 }
 
