@@ -369,7 +369,9 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
       `${((Date.now() - started) / 1000).toFixed(1)}s; its log: ${idleLogLines(mark).join(" | ")}`);
     expect(decided.ok).toBe(true);
     expect(idleLogLines(mark)).toContainEqual(`${APP}: green is live; ${APP}-web-blue is STOPPED, nothing to stop`);
-    expect(box.program(IDLE_COLORS_PROGRAM).state).toBe("RUNNING");
+    // STARTING until its startsecs (1 s) have passed, then RUNNING (it sleeps after its check).
+    const running = await box.until(() => box.program(IDLE_COLORS_PROGRAM).state === "RUNNING", 15);
+    expect(running.ok).toBe(true);
     // No color, worker or beat restarted: supervisorctl update only touched the new group.
     expect({ green: box.program(`${APP}-web-green`).pid, worker: box.program(`${APP}-worker`).pid, beat: box.program(`${APP}-beat`).pid }).toEqual(before);
     expect(box.program(`${APP}-web-blue`).state).toBe("STOPPED");
@@ -394,8 +396,11 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     const lines = idleLogLines(mark);
     expect(lines[0]).toBe("supervisord started (a boot), or this program was added: checking each app's idle color");
     expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^${APP}: green is live; stopped ${APP}-web-blue \\(was (STARTING|RUNNING); colors\\.idleRunning is false\\)$`))]);
+    // nginx may answer through green while supervisor still counts its startsecs (5 s): wait for RUNNING.
+    const greenRunning = await box.until(() => box.program(`${APP}-web-green`).state === "RUNNING", 30);
+    expect(greenRunning.ok).toBe(true);
     const green = box.program(`${APP}-web-green`);
-    expect(green.state).toBe("RUNNING");
+    expect(green.pid).toBeDefined();
     expect(box.program(`${APP}-web-blue`).state).toBe("STOPPED");
     for (const page of PAGES) expect([page, box.request(page).status]).toEqual([page, 200]);
     expect(served()).toEqual({ version: "2", color: "green" });
@@ -406,7 +411,7 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     const colors = colored.colors();
     expect([colors.live, colors.green.state, colors.blue.state, colors.blue.release]).toEqual(["green", "RUNNING", "STOPPED", "v1"]);
     // The check ran once and sleeps: RUNNING, and neither the provisioning lock nor the switch's is held.
-    expect(box.program(IDLE_COLORS_PROGRAM).state).toBe("RUNNING");
+    expect((await box.until(() => box.program(IDLE_COLORS_PROGRAM).state === "RUNNING", 15)).ok).toBe(true);
     expect(box.host.exec(["flock", "-n", PROVISION_LOCK, "true"]).status).toBe(0);
     expect(box.host.exec(["flock", "-n", SWITCH_COLOR_SCRIPT, "true"]).status).toBe(0);
     // The live color was never stopped or restarted by it.
@@ -418,6 +423,7 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
 
   it("a faulty release on the idle color (/healthz 503) fails the rollout; green keeps serving, nothing switched — zero failed requests", async () => {
     const greenMaster = box.program(`${APP}-web-green`).pid;
+    expect(greenMaster).toBeDefined();
     const load = box.startLoad(["/", "/db", "/healthz"]);
     await sleep(1000);
     // A promotion's first step: the idle color gets v3 and runs (idleRunning true).
