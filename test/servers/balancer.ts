@@ -29,8 +29,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import * as zlib from "node:zlib";
-import { HttpResponse, LOAD_SCRIPT, LoadReport, LoadRun, sleep } from "./box";
+import { HttpResponse, LOAD_SCRIPT, LoadReport, LoadRun, readCurlResponse, sleep } from "./box";
 import { Lan, mustRun, RUN_ROOT } from "./harness";
 
 const REPO = path.resolve(__dirname, "../..");
@@ -276,22 +275,7 @@ ${this.targets.map((t) => `    server ${t.address} ${t.address}:${this.targetGro
     const args = ["curl", "-sS", "--max-time", "20", "-H", "Accept-Encoding: gzip", "--cacert", this.caFile,
       "--resolve", `${domain}:443:${this.address}`, "--resolve", `${domain}:80:${this.address}`, "-o", bodyFile, "-D", headerFile];
     if (options.hostHeader) args.push("-H", `Host: ${options.hostHeader}`);
-    const result = this.lan.exec([...args, `${scheme}://${domain}${urlPath}`]);
-    try {
-      if (result.status !== 0) return { status: 0, headers: {}, body: Buffer.alloc(0), text: `curl: ${result.output.trim()}` };
-      const lines = fs.readFileSync(headerFile, "utf8").trim().split(/\r?\n\r?\n/).pop()!.split(/\r?\n/);
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const i = line.indexOf(":");
-        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-      }
-      const body = fs.existsSync(bodyFile) ? fs.readFileSync(bodyFile) : Buffer.alloc(0);
-      const text = (headers["content-encoding"] === "gzip" ? zlib.gunzipSync(body) : body).toString("utf8");
-      return { status: Number(/^HTTP\/\S+ (\d+)/.exec(lines[0]!)?.[1] ?? 0), headers, body, text };
-    } finally {
-      fs.rmSync(bodyFile, { force: true });
-      fs.rmSync(headerFile, { force: true });
-    }
+    return readCurlResponse(this.lan.exec([...args, `${scheme}://${domain}${urlPath}`]), headerFile, bodyFile);
   }
 
   /** The bounded load loop (load.py) from the lan, over HTTPS through the balancer. */

@@ -103,6 +103,29 @@ export interface HttpResponse {
   text: string;
 }
 
+/**
+ * The response of a `curl -o bodyFile -D headerFile` run (`result`): status,
+ * the last response's headers (after any 100 Continue), the body gunzipped
+ * when compressed; status 0 when curl failed. Removes both files.
+ */
+export function readCurlResponse(result: Result, headerFile: string, bodyFile: string): HttpResponse {
+  try {
+    if (result.status !== 0) return { status: 0, headers: {}, body: Buffer.alloc(0), text: `curl: ${result.output.trim()}` };
+    const lines = fs.readFileSync(headerFile, "utf8").trim().split(/\r?\n\r?\n/).pop()!.split(/\r?\n/);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const i = line.indexOf(":");
+      if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+    const body = fs.existsSync(bodyFile) ? fs.readFileSync(bodyFile) : Buffer.alloc(0);
+    const text = (headers["content-encoding"] === "gzip" ? zlib.gunzipSync(body) : body).toString("utf8");
+    return { status: Number(/^HTTP\/\S+ (\d+)/.exec(lines[0]!)?.[1] ?? 0), headers, body, text };
+  } finally {
+    fs.rmSync(bodyFile, { force: true });
+    fs.rmSync(headerFile, { force: true });
+  }
+}
+
 export class Box {
   readonly secrets: Record<string, string>;
   private scratch: string;
@@ -275,23 +298,7 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
     const bodyFile = path.join(this.scratch, `body-${id}`);
     const headerFile = path.join(this.scratch, `headers-${id}`);
     const result = this.host.lan.exec([...this.curlBase(hostHeader), "-o", bodyFile, "-D", headerFile, ...extra, `${base}${urlPath}`]);
-    try {
-      if (result.status !== 0) return { status: 0, headers: {}, body: Buffer.alloc(0), text: `curl: ${result.output.trim()}` };
-      const rawHeaders = fs.readFileSync(headerFile, "utf8").trim().split(/\r?\n\r?\n/).pop()!;
-      const lines = rawHeaders.split(/\r?\n/);
-      const status = Number(/^HTTP\/\S+ (\d+)/.exec(lines[0]!)?.[1] ?? 0);
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const i = line.indexOf(":");
-        if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
-      }
-      const body = fs.existsSync(bodyFile) ? fs.readFileSync(bodyFile) : Buffer.alloc(0);
-      const text = (headers["content-encoding"] === "gzip" ? zlib.gunzipSync(body) : body).toString("utf8");
-      return { status, headers, body, text };
-    } finally {
-      fs.rmSync(bodyFile, { force: true });
-      fs.rmSync(headerFile, { force: true });
-    }
+    return readCurlResponse(result, headerFile, bodyFile);
   }
 
   /** A form POST with Django's CSRF protection satisfied as a browser would (cookie, token, Referer). */
