@@ -188,3 +188,17 @@ export class MemoryLog implements Log {
     return this.lines.join("\n");
   }
 }
+
+/** The settings a FakeStack was given and the updates it ran, compactly: "set k=v k=v" and "up <message>". */
+export function history(stack: FakeStack): string[] {
+  return stack.events.map((e) =>
+    e.kind === "set" ? `set ${Object.entries(e.values).map(([k, v]) => `${k}=${v}`).join(" ")}` : `up ${e.message}`,
+  );
+}
+
+/** After each update of a FakeStack, each color's weight and whether it ran: "blue 100/on green 0/off". */
+export function traffic(stack: FakeStack): string[] {
+  return stack.events.flatMap((e) => (e.kind === "up"
+    ? [`blue ${e.outputs.colors.blue.weight}/${e.outputs.colors.blue.running ? "on" : "off"} green ${e.outputs.colors.green.weight}/${e.outputs.colors.green.running ? "on" : "off"}`]
+    : []));
+}

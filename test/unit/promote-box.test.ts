@@ -6,7 +6,7 @@
  * rollout can lag behind `pulumi up` as the SSM association does. Every
  * test asserts the settings written, the updates run and the requests made.
  */
-import { FakeBox, FakeClock, FakeSmokeTest, FakeStack, FakeTargetHealth, MemoryLog } from "../../cli/promote/fake";
+import { FakeBox, FakeClock, FakeSmokeTest, FakeStack, FakeTargetHealth, history, MemoryLog, traffic } from "../../cli/promote/fake";
 import { runPromote } from "../../cli/promote/machine";
 import { parseArgs } from "../../cli/promote/options";
 import { Color, PromotionPorts, PromotionSetting, SmokeResult, parseOutputs } from "../../cli/promote/workspace";
@@ -66,15 +66,6 @@ function promote(w: BoxWorld, ...argv: string[]): Promise<number> {
   if (options.mode === "help") throw new Error("unexpected --help");
   return runPromote(options, w.ports);
 }
-
-function history(stack: FakeStack): string[] {
-  return stack.events.map((e) =>
-    e.kind === "set" ? `set ${Object.entries(e.values).map(([k, v]) => `${k}=${v}`).join(" ")}` : `up ${e.message}`,
-  );
-}
-
-const traffic = (stack: FakeStack) =>
-  stack.events.flatMap((e) => (e.kind === "up" ? [`blue ${e.outputs.colors.blue.weight}/${e.outputs.colors.blue.running ? "on" : "off"} green ${e.outputs.colors.green.weight}/${e.outputs.colors.green.running ? "on" : "off"}`] : []));
 
 const requests = (w: BoxWorld) => w.smoke.requests.map((r) => `${r.url.replace(SITE, "/")} ${r.color ?? "live"}`);
 

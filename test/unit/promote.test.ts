@@ -9,7 +9,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { main } from "../../cli/promote";
-import { FAKE_BUILT_RELEASE, FakeClock, FakeSmokeTest, FakeStack, FakeTargetHealth, MemoryLog, counts, fakeTargetGroupArn } from "../../cli/promote/fake";
+import { counts, FAKE_BUILT_RELEASE, FakeClock, FakeSmokeTest, FakeStack, fakeTargetGroupArn, FakeTargetHealth, history, MemoryLog, traffic } from "../../cli/promote/fake";
 import { runPromote, whereToStart } from "../../cli/promote/machine";
 import { parseArgs } from "../../cli/promote/options";
 import { Color, OutputsError, PromotionPorts, PromotionSetting, TargetCounts, parseOutputs } from "../../cli/promote/workspace";
@@ -62,16 +62,6 @@ function promote(w: World, ...argv: string[]): Promise<number> {
   if (options.mode === "help") throw new Error("unexpected --help");
   return runPromote(options, w.ports);
 }
-
-/** The settings written and updates run, compactly: "set k=v k=v" and "up <message>". */
-function history(stack: FakeStack): string[] {
-  return stack.events.map((e) =>
-    e.kind === "set" ? `set ${Object.entries(e.values).map(([k, v]) => `${k}=${v}`).join(" ")}` : `up ${e.message}`,
-  );
-}
-
-const traffic = (stack: FakeStack) =>
-  stack.events.flatMap((e) => (e.kind === "up" ? [`blue ${e.outputs.colors.blue.weight}/${e.outputs.colors.blue.running ? "on" : "off"} green ${e.outputs.colors.green.weight}/${e.outputs.colors.green.running ? "on" : "off"}`] : []));
 
 const config = (stack: FakeStack) => Object.fromEntries(stack.config);
 
