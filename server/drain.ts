@@ -88,6 +88,8 @@ drain() {
     log "complete-lifecycle-action failed; retrying on the next poll"
     return 1
   fi
+  # Recorded before it is announced: whoever reads the line finds the marker.
+  touch "$DONE"
   log "tasks drained; lifecycle hook $HOOK_NAME completed for $instance"
 }
 
@@ -96,7 +98,7 @@ log "watching for scale-in (hook $HOOK_NAME of $GROUP_NAME; programs \${PROGRAMS
 while :; do
   if [[ ! -e $DONE ]] && token=$(imds_token 2>/dev/null) && state=$(imds_get "$token" autoscaling/target-lifecycle-state 2>/dev/null) &&
     [[ $state == Terminated ]]; then
-    drain "$token" && touch "$DONE"
+    drain "$token"
   fi
   # In the background, so supervisor's TERM is handled at once.
   sleep "$INTERVAL" &

@@ -526,7 +526,8 @@ stdout_logfile=${root}/shop-worker.log
 
   it("on Terminated stops the worker (its task finishes) and only then completes the lifecycle hook", async () => {
     lifecycleState = "Terminated";
-    await waitFor("complete-lifecycle-action", () => fs.existsSync(path.join(root, "aws.worker-state")) && watcherLog.includes("completed"));
+    // Waits for the state asserted below (the marker and the line), not for a line written before it.
+    await waitFor("the hook completed and recorded", () => fs.existsSync(path.join(root, "state", "drained")) && watcherLog.includes("completed"));
     expect(fs.readFileSync(path.join(root, "aws.args"), "utf8").trim().split("\n")).toEqual([
       "--region", "eu-west-1", "autoscaling", "complete-lifecycle-action", "--lifecycle-action-result", "CONTINUE",
       "--lifecycle-hook-name", "demo-prod-worker-drain", "--auto-scaling-group-name", "demo-prod-worker-asg",
