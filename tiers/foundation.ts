@@ -9,6 +9,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "../components/alerts";
 import { Artifacts } from "../components/artifacts";
+import { bundleContents } from "../components/bundle";
 import { Cache } from "../components/cache";
 import { ClientSecurityGroup } from "../components/client-group";
 import { Database, ENGINES } from "../components/database";
@@ -151,6 +152,10 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
       bucket: artifacts.bucketName,
       ...(extra.releaseChannels ? { channels: extra.releaseChannels } : {}),
     }, opts);
+    const { leftOut } = bundleContents(app.dir);
+    if (leftOut.length) {
+      notes.push(`App ${app.name}'s bundle leaves out: ${leftOut.map((l) => `${l.path} (${l.reason})`).join("; ")}.`);
+    }
     return { app, secrets, release };
   });
 

@@ -3,6 +3,8 @@
  * every stack file in the repo, with the policy checks, and with bad config.
  */
 import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
 import { parseOutputs } from "../../cli/promote/workspace";
 import * as path from "path";
 
@@ -146,6 +148,24 @@ describe("plan output", () => {
     const records = json.resources.filter((r: any) => r.type === "cloudflare:index/dnsRecord:DnsRecord");
     expect(records.map((r: any) => [r.inputs.name, r.inputs.content])).toEqual([["app.example.org", "203.0.113.20"]]);
     expect(json.outputs.siteUrls).toEqual(["https://app.example.org/"]);
+  });
+});
+
+describe("plan lists what each app's bundle leaves out", () => {
+  let appsDir: string;
+  beforeAll(() => {
+    appsDir = fs.mkdtempSync(path.join(os.tmpdir(), "django-tiers-plan-bundle-"));
+    fs.cpSync(path.join(repo, "examples/apps/mysite"), path.join(appsDir, "mysite"), { recursive: true });
+    fs.writeFileSync(path.join(appsDir, "mysite/.gitignore"), "*.log\n");
+    fs.writeFileSync(path.join(appsDir, "mysite/debug.log"), "x");
+    fs.writeFileSync(path.join(appsDir, "mysite/.env.local"), "SECRET=1");
+  });
+  afterAll(() => fs.rmSync(appsDir, { recursive: true, force: true }));
+
+  it("names each file or folder with its reason, and says nothing for the sample app, which leaves out nothing", () => {
+    const notes: string[] = planJson("--stack", "dev", "--set", `appsDir=${appsDir}`).notes;
+    expect(notes).toContain("App mysite's bundle leaves out: .env.local (.env files are never shipped (local secrets; the app's environment comes from the stack)); debug.log (.gitignore:1 (*.log)).");
+    expect(planJson("--stack", "dev").notes.join("\n")).not.toContain("bundle leaves out");
   });
 });
 
