@@ -6,7 +6,7 @@
  * (DJANGO_SECRET_KEY, DATABASE_PASSWORD, ...) from Secrets Manager.
  */
 import {
-  appPaths, EXEC_WRAPPER, INSTANCE_ENV, PYTHON_DIR, redisDatabases, RQ_CONFIG_FILE, SETTINGS_MODULE_FILE,
+  appPaths, EXEC_WRAPPER, INSTANCE_ENV, PYTHON_DIR, redisDatabases, RQ_CONFIG_FILE, SETTINGS_MODULE_FILE, STATIC_STORAGE_FILE,
 } from "./paths";
 import { envLine } from "./quote";
 import type { AppSpec, BoxSpec, RenderedFile } from "./types";
@@ -110,10 +110,81 @@ export function renderDjangoEnvFiles(spec: BoxSpec): RenderedFile[] {
     { path: SETTINGS_MODULE_FILE, mode: "0644", owner: "root:root", content: renderSettingsModule() },
   ];
   if (spec.taskWorker === "rq") files.push({ path: RQ_CONFIG_FILE, mode: "0644", owner: "root:root", content: renderRqConfig() });
+  if (spec.objectStorage) files.push({ path: STATIC_STORAGE_FILE, mode: "0644", owner: "root:root", content: renderStaticStorageModule() });
   for (const app of spec.apps) {
     files.push({ path: appPaths(app.name).appEnv, mode: "0644", owner: "root:root", content: renderAppEnv(spec, app) });
   }
   return files;
+}
+
+/**
+ * The static-files storage on S3: django-storages' S3StaticStorage with two
+ * changes, for the way a release reaches S3.
+ *
+ * collectstatic copies a file when the stored copy is older than the source
+ * (LastModified against the file's mtime), and deletes the stored copy
+ * first. A release is unpacked from Pulumi's zip, whose entries all carry a
+ * fixed 1990 date that Python's zipfile does not restore, so every file of
+ * every release has the unpacking time as its mtime: newer than any object.
+ * Each server of each release therefore deleted and re-uploaded every static
+ * file; between the DELETE and the PUT, pages of the live release lost their
+ * CSS and JS, and two fleet servers collecting at once deleted what the other
+ * had just uploaded. Keeping the zip's dates would be no better: a changed
+ * file would then look older than its object and never be uploaded.
+ *
+ * So this storage decides by content, not dates: a PUT replaces an object in
+ * one step (readers see the old or the new bytes, never none), so it never
+ * deletes for collectstatic, and it skips the upload of a file whose object
+ * already holds the same bytes (the ETag of a single-part upload is the MD5
+ * of its content).
+ */
+export function renderStaticStorageModule(): string {
+  return `"""Static files on S3 for django-tiers. Rendered by django-tiers; edits are overwritten.
+
+collectstatic deletes an object before it uploads a newer file; the release's
+files all look newer (unpacking sets their dates), so every release deleted
+and re-uploaded every file, leaving live pages without their CSS for a
+moment and letting fleet servers delete each other's uploads. A PUT replaces
+an object atomically, so this storage never deletes, and it skips a file whose
+object already has the same content.
+"""
+import hashlib
+
+from botocore.exceptions import ClientError
+
+try:
+    from storages.backends.s3 import S3StaticStorage
+    from storages.utils import clean_name
+except ImportError:  # django-storages before 1.14
+    from storages.backends.s3boto3 import S3StaticStorage
+    from storages.utils import clean_name
+
+
+class StaticStorage(S3StaticStorage):
+    def delete(self, name):
+        # collectstatic's delete-then-copy: the copy's PUT replaces the object.
+        return None
+
+    def _stored_etag(self, name):
+        key = self._normalize_name(clean_name(name))
+        try:
+            head = self.connection.meta.client.head_object(Bucket=self.bucket_name, Key=key)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return head.get("ETag", "").strip('"')
+
+    def _save(self, name, content):
+        digest = hashlib.md5(usedforsecurity=False)
+        content.seek(0)
+        for chunk in iter(lambda: content.read(1 << 20), b""):
+            digest.update(chunk if isinstance(chunk, bytes) else chunk.encode())
+        content.seek(0)
+        if self._stored_etag(name) == digest.hexdigest():
+            return clean_name(name)
+        return super()._save(name, content)
+`;
 }
 
 /** `django-tiers-exec APP CMD...`: the app's environment, then exec (so signals reach CMD). */
@@ -392,7 +463,9 @@ if _env("DJANGO_STORAGE") == "s3":
             "OPTIONS": dict(_S3, bucket_name=_env("DJANGO_MEDIA_BUCKET"), file_overwrite=False),
         },
         "staticfiles": {
-            "BACKEND": "storages.backends.s3boto3.S3StaticStorage",
+            # django-storages' S3StaticStorage, but collectstatic never deletes
+            # (see django_tiers_storage.py beside this file).
+            "BACKEND": "django_tiers_storage.StaticStorage",
             "OPTIONS": dict(_S3, bucket_name=_env("DJANGO_STATIC_BUCKET")),
         },
     }

@@ -50,6 +50,8 @@ export const ETC_DIR = "/etc/django-tiers";
 export const PYTHON_DIR = `${ETC_DIR}/python`;
 export const SETTINGS_MODULE_FILE = `${PYTHON_DIR}/django_tiers_settings.py`;
 export const RQ_CONFIG_FILE = `${PYTHON_DIR}/django_tiers_rq.py`;
+/** The static-files storage of apps whose files are on S3 (see renderStaticStorageModule). */
+export const STATIC_STORAGE_FILE = `${PYTHON_DIR}/django_tiers_storage.py`;
 /** Written by phase fetch from IMDSv2: the instance's public name and address. */
 export const INSTANCE_ENV = `${ETC_DIR}/instance.env`;
 

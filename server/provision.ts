@@ -862,9 +862,11 @@ build_release() {
   "$dir/venv/bin/python" -m compileall -q -x '/venv/' "$dir" >/dev/null ||
     log "$app: warning: some files did not byte-compile"
   install -d -m 0755 -o "$app" -g "$app" "$dir/static"
-  # collectstatic uploads to S3 from app servers only: it is idempotent (files
-  # already there are skipped), so servers of a fleet running it together is
-  # harmless. Worker servers serve no pages.
+  # With S3, collectstatic uploads from app servers only (worker servers serve
+  # no pages). django_tiers_storage.StaticStorage never deletes and skips
+  # files whose object has the same content, so fleet servers collecting at
+  # once cannot delete each other's uploads, nor pages of the live release
+  # lose a file in between.
   if [[ $ROLE == worker ]]; then
     log "$app: no collectstatic on a worker server"
   else
