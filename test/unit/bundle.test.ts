@@ -4,6 +4,7 @@
  * at the top, and a list of what was left out. Real folders under the
  * system's temp dir.
  */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -106,6 +107,43 @@ describe("bundle contents", () => {
     expect(bundleVersion(dir)).toBe(before);
     fs.writeFileSync(path.join(dir, "shop/views.py"), "y");
     expect(bundleVersion(dir)).not.toBe(before);
+  });
+});
+
+/**
+ * The real counterpart: git itself. For a tree with no default-excluded
+ * names and no .env files (where the bundle adds rules of its own), the
+ * bundle ships exactly what `git ls-files --cached --others --exclude-standard`
+ * lists in a fresh repository of the same folder.
+ */
+describe("bundle contents against git", () => {
+  const gitFiles = (dir: string): string[] => {
+    const git = (...args: string[]) => {
+      const result = spawnSync("git", ["-C", dir, ...args], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: root, GIT_CONFIG_NOSYSTEM: "1" } });
+      if (result.status !== 0) throw new Error(`git ${args.join(" ")}: ${result.stderr}`);
+      return result.stdout;
+    };
+    git("init", "-q");
+    return git("ls-files", "--cached", "--others", "--exclude-standard").split("\n").filter(Boolean).sort();
+  };
+
+  it.each<[string, Record<string, string>]>([
+    ["globs, anchors, folders only, negation, deeper files", {
+      ".gitignore": "# comment\n*.log\n!keep.log\nbuild/\n/local_settings.py\n**/fixtures/*.json\ndist\ncache/\n!cache/kept.txt\nfoo?.txt\n\\#hash\n[ab]x.txt\n",
+      "app.log": "x", "keep.log": "x", "sub/deep.log": "x", "build/out.js": "x", "sub/build/out.js": "x", "build.py": "x",
+      "local_settings.py": "x", "sub/local_settings.py": "x", "a/fixtures/one.json": "x", "fixtures/two.json": "x",
+      "a/fixtures/keep.yaml": "x", "dist": "x", "cache/kept.txt": "x", "foo1.txt": "x", "foo12.txt": "x", "#hash": "x",
+      "ax.txt": "x", "cx.txt": "x", "sub/.gitignore": "/only-here.txt\n!deep.log\n", "sub/only-here.txt": "x", "only-here.txt": "x",
+    }],
+    ["double stars, character classes, escapes and a deeper file re-including", {
+      ".gitignore": "logs/**\n!logs/keep/\na/**/b\n*.py[co]\n[!s]*.tmp\nsecret\\ file\n/static/*\n!/static/keep.css\n",
+      "logs/x/y.txt": "x", "logs/keep/z.txt": "x", "a/b": "x", "a/x/y/b": "x", "c/a/b": "x", "m.pyo": "x", "m.py": "x",
+      "s1.tmp": "x", "t1.tmp": "x", "secret file": "x", "static/app.css": "x", "static/keep.css": "x", "shop/static/app.css": "x",
+      "shop/.gitignore": "*.css\n!app.css\n", "shop/theme.css": "x",
+    }],
+  ])("%s", (_label, files) => {
+    const dir = project(files);
+    expect(bundleFiles(dir)).toEqual(gitFiles(dir));
   });
 });
 
