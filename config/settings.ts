@@ -93,6 +93,16 @@ export const SETTINGS = {
     default: [],
     schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?[^:]+$/, { error: "entries are 'host' or 'app:host'" })),
   },
+  settingsModules: {
+    type: "array",
+    items: "string",
+    description: "The Django settings module each app's servers load, as 'module' (for the first app) or 'app:module', e.g. 'config.settings.production'. Default: the module manage.py names. The servers load it and then set the production values over it (docs/django-settings.md).",
+    allowed: "entries 'module' or 'app:module': a dotted Python module path to a file in the app's folder, at most one entry per app",
+    default: [],
+    schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, {
+      error: "entries are 'module' or 'app:module', the module a dotted Python path such as config.settings.production",
+    })),
+  },
   releaseVersion: {
     type: "string",
     description: "Version label of the release to deploy. Default: a hash of each app's folder, so a changed app is a new release.",

@@ -18,7 +18,10 @@ export interface AppSettings {
   domains: string[];
   /** Absolute path of the Django project folder (manage.py at its top). */
   dir: string;
+  /** The app's own settings module, which the servers load under the production values. */
   settingsModule: string;
+  /** Where settingsModule came from: manage.py's default, or the settingsModules setting. */
+  settingsModuleFrom: "manage.py" | "settingsModules";
   wsgiApplication: string;
   /** The project package, used for `celery -A`. */
   projectPackage: string;
@@ -173,6 +176,29 @@ export function discoverDjangoProject(dir: string): { settingsModule: string; pr
   return { settingsModule: m[1], projectPackage };
 }
 
+function pythonModuleExists(dir: string, module: string): boolean {
+  const rel = module.split(".").join(path.sep);
+  return fs.existsSync(path.join(dir, `${rel}.py`)) || fs.existsSync(path.join(dir, rel, "__init__.py"));
+}
+
+/** Names of settings modules meant for a laptop or CI (config.settings.local, mysite.settings_dev, …). */
+const DEVELOPMENT_MODULE = /(^|[._])(local|dev|develop|development|test|tests|testing)$/;
+
+/**
+ * A note when manage.py's module looks like a development one: the servers
+ * would load it (under the production values). Names the project's
+ * production-looking sibling when there is one.
+ */
+export function developmentModuleNote(app: AppSettings): string | undefined {
+  if (app.settingsModuleFrom !== "manage.py" || !DEVELOPMENT_MODULE.test(app.settingsModule)) return undefined;
+  const parent = app.settingsModule.split(".").slice(0, -1);
+  const sibling = ["production", "prod"].map((n) => [...parent, n].join(".")).find((m) => pythonModuleExists(app.dir, m));
+  return `App ${app.name}: manage.py names ${app.settingsModule}, which looks like a development settings module; the servers load it (with the production values over it). ` +
+    (sibling
+      ? `The project has ${sibling}: set settingsModules to ["${app.name}:${sibling}"] to load it instead.`
+      : `Set settingsModules to ["${app.name}:<module>"] to load another.`);
+}
+
 export function validateSettings(raw: Record<string, unknown>, ctx: ValidationContext): Settings {
   const ns = ctx.namespace ?? ctx.project;
   const problems: SettingsProblem[] = [];
@@ -294,6 +320,15 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     if (seen.size === 0 && !v.cloudflareZoneId) problem("cloudflareZoneId", "is required with cdn: cloudflare (the zone of the proxied records)", SETTINGS.cloudflareZoneId.allowed);
   }
 
+  // settingsModules: one entry per app at most, naming a module file in the app's folder (checked below).
+  const chosenModules = new Map<string, string>();
+  for (const entry of v.settingsModules as string[]) {
+    const [app, module] = entry.includes(":") ? entry.split(":") : [appNames[0], entry];
+    if (!appNames.includes(app)) problem("settingsModules", `entry "${entry}" names app "${app}", which is not in apps`, `one of ${appNames.join(", ")}`);
+    else if (chosenModules.has(app)) problem("settingsModules", `app "${app}" has two entries`, "at most one entry per app");
+    else chosenModules.set(app, module);
+  }
+
   const apps: AppSettings[] = [];
   for (const name of appNames) {
     const dir = path.resolve(ctx.projectDir, v.appsDir, name);
@@ -302,11 +337,16 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
       problem("apps", `app "${name}": ${found}`, `a Django project in ${path.join(v.appsDir, name)}`);
       continue;
     }
+    const chosen = chosenModules.get(name);
+    if (chosen && !pythonModuleExists(dir, chosen)) {
+      problem("settingsModules", `app "${name}": module ${chosen} is not in ${dir} (neither ${chosen.replace(/\./g, "/")}.py nor ${chosen.replace(/\./g, "/")}/__init__.py)`, SETTINGS.settingsModules.allowed);
+    }
     apps.push({
       name,
       domains: domainsByApp.get(name) ?? [],
       dir,
-      settingsModule: found.settingsModule,
+      settingsModule: chosen ?? found.settingsModule,
+      settingsModuleFrom: chosen ? "settingsModules" : "manage.py",
       wsgiApplication: `${found.projectPackage}.wsgi:application`,
       projectPackage: found.projectPackage,
     });

@@ -4,12 +4,18 @@
  *
  * Secrets never pass through here: phase fetch writes secrets.env on the box
  * (DJANGO_SECRET_KEY, DATABASE_PASSWORD, ...) from Secrets Manager.
+ *
+ * DJANGO_SETTINGS_MODULE is the box's own module (django_tiers_production):
+ * it loads the app's settings module and then sets, from the environment,
+ * everything that depends on where the app runs, so nothing in the app's
+ * file (startproject's DEBUG = True, its insecure key, SQLite) survives.
  */
 import {
-  appPaths, EXEC_WRAPPER, INSTANCE_ENV, PYTHON_DIR, redisDatabases, RQ_CONFIG_FILE, SETTINGS_MODULE_FILE, STATIC_STORAGE_FILE,
+  appPaths, EXEC_WRAPPER, INSTANCE_ENV, PRODUCTION_SETTINGS_FILE, PRODUCTION_SETTINGS_MODULE, PYTHON_DIR, redisDatabases, RQ_CONFIG_FILE,
+  SETTINGS_MODULE_FILE, STATIC_STORAGE_FILE,
 } from "./paths";
 import { envLine } from "./quote";
-import type { AppSpec, BoxSpec, RenderedFile } from "./types";
+import type { AppSpec, BoxSpec, RenderedFile, TlsSpec } from "./types";
 
 /** HSTS lifetime when TLS is on: one year, the minimum the preload list accepts. */
 export const HSTS_SECONDS = 365 * 24 * 3600;
@@ -44,7 +50,9 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
     // The role and the fleet's color are informational (logs, error reports); they change nothing.
     ...(spec.role !== "single-box" ? [["DJANGO_TIERS_ROLE", spec.role] as [string, string]] : []),
     ...(spec.color ? [["DJANGO_TIERS_COLOR", spec.color] as [string, string]] : []),
-    ["DJANGO_SETTINGS_MODULE", app.settingsModule],
+    ["DJANGO_SETTINGS_MODULE", PRODUCTION_SETTINGS_MODULE],
+    // The app's own settings, which the production module loads first and then overrides.
+    ["DJANGO_TIERS_APP_SETTINGS_MODULE", app.settingsModule],
     ["PYTHONPATH", PYTHON_DIR],
     ["DJANGO_DEBUG", "0"],
     ["DJANGO_ALLOWED_HOSTS", hosts.join(",")],
@@ -57,8 +65,8 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
     ["DATABASE_USER", dbUser],
     // RDS forces TLS (rds.force_ssl / require_secure_transport); on the box the socket stays local.
     ["DATABASE_TLS", db ? "1" : "0"],
-    // No password here: it is DATABASE_PASSWORD in secrets.env.
-    ["DATABASE_URL", `${db && db.engine !== "postgres" ? "mysql" : "postgres"}://${dbUser}@${dbHost}:${dbPort}/${app.name}`],
+    // No password here: django-tiers-exec adds DATABASE_PASSWORD (secrets.env) in the process's environment only.
+    ["DATABASE_URL", databaseUrl(db, dbUser, dbHost, dbPort, app.name)],
   ];
   if (hasRedis) env.push(["REDIS_URL", `${redis}/${dbs.cache}`]);
   if (spec.taskWorker === "celery" && spec.broker?.kind === "sqs") {
@@ -96,6 +104,27 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
   return env;
 }
 
+/**
+ * The URL dj-database-url and django-environ read, without the password. With
+ * RDS, TLS is required in the URL's options as in DATABASES.
+ */
+function databaseUrl(db: BoxSpec["database"], user: string, host: string, port: string, name: string): string {
+  if (!db) return `postgres://${user}@${host}:${port}/${name}`;
+  if (db.engine === "postgres") return `postgres://${user}@${host}:${port}/${name}?sslmode=require`;
+  return `mysql://${user}@${host}:${port}/${name}?ssl_mode=REQUIRED`;
+}
+
+/**
+ * The warnings `manage.py check --deploy` gives on this server's settings
+ * because of the stack's shape, whatever the app's settings say: without TLS
+ * (no domain yet) no HSTS (W004), no SSL redirect (W008), no secure session
+ * (W012) and CSRF (W016) cookies. The release phase prints them and goes on;
+ * errors stop it. The server tests run Django's check to hold this list true.
+ */
+export function deployCheckWarnings(tlsMode: TlsSpec["mode"]): string[] {
+  return tlsMode === "none" ? ["security.W004", "security.W008", "security.W012", "security.W016"] : [];
+}
+
 export function renderAppEnv(spec: BoxSpec, app: AppSpec): string {
   const lines = appEnvironment(spec, app).map(([k, v]) => envLine(k, v));
   return `# Environment of app ${app.name} (no secrets). Rendered by django-tiers; edits are overwritten.
@@ -108,6 +137,7 @@ export function renderDjangoEnvFiles(spec: BoxSpec): RenderedFile[] {
   const files: RenderedFile[] = [
     { path: EXEC_WRAPPER, mode: "0755", owner: "root:root", content: renderExecWrapper() },
     { path: SETTINGS_MODULE_FILE, mode: "0644", owner: "root:root", content: renderSettingsModule() },
+    { path: PRODUCTION_SETTINGS_FILE, mode: "0644", owner: "root:root", content: renderProductionSettingsModule() },
   ];
   if (spec.taskWorker === "rq") files.push({ path: RQ_CONFIG_FILE, mode: "0644", owner: "root:root", content: renderRqConfig() });
   if (spec.objectStorage) files.push({ path: STATIC_STORAGE_FILE, mode: "0644", owner: "root:root", content: renderStaticStorageModule() });
@@ -220,24 +250,42 @@ fi
 . "$etc/$app/secrets.env"
 set +a
 
-# An external Redis (ElastiCache) needs its AUTH token in every Redis URL that a
-# library reads from the environment by itself: Celery prefers the
-# CELERY_BROKER_URL variable to its settings, rq's CLI reads RQ_REDIS_URL. The
-# token comes from secrets.env; app.env's URLs carry none.
-if [[ -n \${REDIS_PASSWORD:-} ]]; then
-  token=""
-  for ((i = 0; i < \${#REDIS_PASSWORD}; i++)); do
-    c=\${REDIS_PASSWORD:i:1}
-    if [[ $c == [A-Za-z0-9._~-] ]]; then token+=$c; else printf -v c '%%%02X' "'$c"; token+=$c; fi
+# percent_encode VALUE: VALUE with every byte but [A-Za-z0-9._~-] as %XX, in
+# $encoded (a password inside a URL). Byte by byte (LC_ALL=C), so a UTF-8
+# character becomes its UTF-8 bytes whatever the locale.
+percent_encode() {
+  local LC_ALL=C value=$1 c i
+  encoded=""
+  for ((i = 0; i < \${#value}; i++)); do
+    c=\${value:i:1}
+    if [[ $c == [A-Za-z0-9._~-] ]]; then encoded+=$c; else printf -v c '%%%02X' "'$c"; encoded+=$c; fi
   done
+}
+
+# Complete URLs for what reads them from the environment by itself, with the
+# passwords from secrets.env (app.env's URLs carry none), in this process's
+# environment only, never in a file: DATABASE_URL for dj-database-url and
+# django-environ; an external Redis's (ElastiCache) AUTH token in every Redis
+# URL (Celery prefers the CELERY_BROKER_URL variable to its settings, rq's CLI
+# reads RQ_REDIS_URL).
+if [[ -n \${DATABASE_PASSWORD:-} && \${DATABASE_URL:-} == *://*@* ]]; then
+  rest=\${DATABASE_URL#*://}
+  if [[ \${rest%%@*} != *:* ]]; then
+    percent_encode "$DATABASE_PASSWORD"
+    export "DATABASE_URL=\${DATABASE_URL%%://*}://\${rest%%@*}:$encoded@\${rest#*@}"
+  fi
+fi
+if [[ -n \${REDIS_PASSWORD:-} ]]; then
+  percent_encode "$REDIS_PASSWORD"
   for var in REDIS_URL CELERY_BROKER_URL RQ_REDIS_URL; do
     url=\${!var:-}
     if [[ $url == redis*://* && $url != *@* ]]; then
-      export "$var=\${url%%://*}://:$token@\${url#*://}"
+      export "$var=\${url%%://*}://:$encoded@\${url#*://}"
     fi
   done
-  unset token url var c i
 fi
+unset -f percent_encode
+unset encoded rest url var
 
 exec "$@"
 `;
@@ -260,30 +308,31 @@ QUEUES = ["default"]
 }
 
 /**
- * The settings module every app imports. It reads only the environment the
- * wrapper loads, so one file serves every app of the box.
+ * The production values, read from the environment the wrapper loads, so one
+ * file serves every app of the box. The production module applies them over
+ * the app's own settings; an app may also import it (older django-tiers apps
+ * do), which changes nothing.
  */
 export function renderSettingsModule(): string {
-  return `"""Production settings for a Django app on a django-tiers box.
+  return `"""Production settings for a Django app on a django-tiers server.
 
 Rendered by django-tiers into ${PYTHON_DIR}, which app.env puts on
-PYTHONPATH. In your settings module, below the defaults it should replace
-(whatever you set after it overrides it):
-
-    from django_tiers_settings import *  # noqa: F401,F403
-
-and keep Django's security middleware (SecurityMiddleware, CsrfViewMiddleware,
-XFrameOptionsMiddleware) in MIDDLEWARE. Every value comes from the
-environment django-tiers-exec loads (app.env, instance.env, secrets.env).
+PYTHONPATH. Every value comes from the environment django-tiers-exec loads
+(app.env, instance.env, secrets.env). The app does not need to import it:
+DJANGO_SETTINGS_MODULE is ${PRODUCTION_SETTINGS_MODULE}, which loads the app's own
+settings module and then applies these values over it (the merge rules are
+in its docstring). An app that imports it anyway (\`from django_tiers_settings
+import *\`) changes nothing.
 
 The app must answer GET /healthz with 200 when it can serve (a plain view is
 enough); nginx proxies it and \`django-tiers-provision verify\` polls it.
 It is exempt from the HTTPS redirect so health checks over HTTP work.
 
-With TLS on, \`manage.py check --deploy --fail-level WARNING\` passes. With
-TLS off (a stack with no domain yet) the SSL redirect, HSTS and secure
-cookies are off, and check --deploy warns security.W004, W008, W012 and W016
-until a domain and certificate are attached.
+With TLS on, \`manage.py check --deploy --fail-level WARNING\` passes for an
+app that keeps Django's security middleware. With TLS off (a stack with no
+domain yet) the SSL redirect, HSTS and secure cookies are off, and check
+--deploy warns security.W004, W008, W012 and W016 until a domain and
+certificate are attached.
 
 Caching: django-redis (Debian's python3-django-redis, installed on the box)
 with IGNORE_EXCEPTIONS, so a Redis outage degrades to cache misses. Without
@@ -520,5 +569,88 @@ LOGGING = {
 }
 
 __all__ = [name for name in list(globals()) if name.isupper()]
+`;
+}
+
+/**
+ * DJANGO_SETTINGS_MODULE on every server: the app's own settings module
+ * (DJANGO_TIERS_APP_SETTINGS_MODULE), then the production values over it by
+ * fixed rules, so the app's file needs no edit and cannot win over them.
+ */
+export function renderProductionSettingsModule(): string {
+  return `"""The settings module of a Django app on a django-tiers server.
+
+DJANGO_SETTINGS_MODULE points here (manage.py, wsgi.py and celery.py set it
+with setdefault, so the environment wins). It imports the app's own settings
+module, DJANGO_TIERS_APP_SETTINGS_MODULE (the one manage.py names, or the
+stack's settingsModules setting), then applies django_tiers_settings over it:
+
+- replaced, whatever the app says: DEBUG, SECRET_KEY, SECRET_KEY_FALLBACKS
+  (from Secrets Manager only, never from the repo), ALLOWED_HOSTS,
+  CSRF_TRUSTED_ORIGINS, STATIC_URL/ROOT, MEDIA_URL/ROOT, the upload limits,
+  the HTTPS settings (proxy header, SSL redirect, HSTS, secure cookies), the
+  Celery broker and RQ queues when the stack runs them;
+- merged by alias: DATABASES["default"] and CACHES["default"] are the
+  stack's (no Redis: local memory), other aliases stay the app's;
+  STORAGES["default"] is the stack's, STORAGES["staticfiles"] the stack's
+  on S3 and the app's own on a box when it chose one; SECURE_REDIRECT_EXEMPT
+  is the app's plus /healthz;
+- the app's when it sets them, the stack's otherwise: LOGGING,
+  X_FRAME_OPTIONS, SECURE_REFERRER_POLICY, SECURE_CROSS_ORIGIN_OPENER_POLICY,
+  SECURE_CONTENT_TYPE_NOSNIFF, SESSION_COOKIE_HTTPONLY;
+- untouched: everything else (INSTALLED_APPS, MIDDLEWARE, ROOT_URLCONF,
+  TEMPLATES, ...).
+
+Values the app's file computed from its own DEBUG (an \`if DEBUG:\` block)
+were computed before this module runs: keep such blocks out of the settings
+module the server loads. Rendered by django-tiers; edits are overwritten.
+"""
+import importlib
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+_APP_SETTINGS = os.environ.get("DJANGO_TIERS_APP_SETTINGS_MODULE", "").strip()
+if not _APP_SETTINGS:
+    raise ImproperlyConfigured("DJANGO_TIERS_APP_SETTINGS_MODULE is not set: it comes from the app's app.env")
+_app = importlib.import_module(_APP_SETTINGS)
+globals().update({_name: _value for _name, _value in vars(_app).items() if _name.isupper()})
+
+import django_tiers_settings as _stack  # noqa: E402
+
+_APP_FIRST = {
+    "LOGGING", "X_FRAME_OPTIONS", "SECURE_REFERRER_POLICY", "SECURE_CROSS_ORIGIN_OPENER_POLICY",
+    "SECURE_CONTENT_TYPE_NOSNIFF", "SESSION_COOKIE_HTTPONLY",
+}
+_BY_ALIAS = {"DATABASES", "CACHES", "STORAGES", "SECURE_REDIRECT_EXEMPT"}
+for _name in _stack.__all__:
+    if _name in _BY_ALIAS:
+        continue
+    if _name in _APP_FIRST and hasattr(_app, _name):
+        continue
+    globals()[_name] = getattr(_stack, _name)
+
+
+def _aliases(name):
+    value = getattr(_app, name, None)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+DATABASES = dict(_aliases("DATABASES"), default=_stack.DATABASES["default"])
+CACHES = dict(
+    _aliases("CACHES"),
+    default=getattr(_stack, "CACHES", {}).get("default")
+    or {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": _stack._APP},
+)
+_stack_storages = getattr(_stack, "STORAGES", {})
+STORAGES = _aliases("STORAGES")
+STORAGES["default"] = _stack_storages.get("default") or {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+if _stack._env("DJANGO_STORAGE") == "s3" or "staticfiles" not in STORAGES:
+    STORAGES["staticfiles"] = _stack_storages.get("staticfiles") or {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+    }
+SECURE_REDIRECT_EXEMPT = list(getattr(_app, "SECURE_REDIRECT_EXEMPT", [])) + [
+    p for p in _stack.SECURE_REDIRECT_EXEMPT if p not in getattr(_app, "SECURE_REDIRECT_EXEMPT", [])
+]
 `;
 }

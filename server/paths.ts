@@ -46,9 +46,13 @@ export const SECRETS_TO_ENV = `${LIB_DIR}/secrets_to_env.py`;
 export const MIGRATE_LOCKED = `${LIB_DIR}/migrate_locked.py`;
 
 export const ETC_DIR = "/etc/django-tiers";
-/** On every app's PYTHONPATH: `from django_tiers_settings import *`. */
+/** On every app's PYTHONPATH: the settings modules below. */
 export const PYTHON_DIR = `${ETC_DIR}/python`;
+/** The production values, from the environment (an app may still import it: `from django_tiers_settings import *`). */
 export const SETTINGS_MODULE_FILE = `${PYTHON_DIR}/django_tiers_settings.py`;
+/** DJANGO_SETTINGS_MODULE of every app on a server: the app's own settings module, then the production values over it. */
+export const PRODUCTION_SETTINGS_MODULE = "django_tiers_production";
+export const PRODUCTION_SETTINGS_FILE = `${PYTHON_DIR}/${PRODUCTION_SETTINGS_MODULE}.py`;
 export const RQ_CONFIG_FILE = `${PYTHON_DIR}/django_tiers_rq.py`;
 /** The static-files storage of apps whose files are on S3 (see renderStaticStorageModule). */
 export const STATIC_STORAGE_FILE = `${PYTHON_DIR}/django_tiers_storage.py`;

@@ -878,11 +878,15 @@ build_release() {
 }
 
 # The new release must load before it goes live: a WSGI app that fails to
-# import would take gunicorn down on the HUP.
+# import would take gunicorn down on the HUP. check --deploy runs on the
+# settings the server really loads (the app's own, then the production values
+# over them): an error refuses the release; warnings are logged (without a
+# domain: W004, W008, W012, W016, as the plan says).
 preflight() {
   local app=$1 dir=$2
-  log "$app: manage.py check and WSGI import"
-  as_app "$app" "$dir" "$dir/venv/bin/python" manage.py check
+  log "$app: manage.py check --deploy and WSGI import"
+  as_app "$app" "$dir" "$dir/venv/bin/python" manage.py check --deploy --fail-level ERROR ||
+    die "$app: manage.py check --deploy found errors in the settings the server loads; the release is refused"
   as_app "$app" "$dir" "$dir/venv/bin/python" -c \\
     'import importlib, sys; m, _, a = sys.argv[1].partition(":"); getattr(importlib.import_module(m), a)' \\
     "\${APP_WSGI[$app]}"

@@ -16,7 +16,7 @@ import { SingleBox } from "../components/single-box";
 import type { Settings } from "../config/validate";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
 import { COLORS, builtRelease } from "./fleet";
-import { BACKUP_PREFIX, commonSpec, deployFoundation } from "./foundation";
+import { BACKUP_PREFIX, commonSpec, deployCheckNote, deployFoundation } from "./foundation";
 import type { Deployment } from "./types";
 
 export { NGINX_KEEPALIVE_TIMEOUT, NGINX_PROXY_READ_TIMEOUT } from "./foundation";
@@ -140,6 +140,7 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
   } else {
     notes.push("No domain: the site is served over plain HTTP on the box's public name, without TLS. Set domains, cloudflareZoneId and acmeEmail to get DNS records and Let's Encrypt certificates.");
   }
+  notes.push(deployCheckNote(behindCloudflare ? "origin-certificate" : s.dns ? "letsencrypt" : "none"));
   if (!s.deletionProtection) {
     notes.push(`deletionProtection is off (${s.environment}): the box can be terminated and its root volume is deleted with it; backups remain.`);
   }

@@ -21,7 +21,7 @@ import { PrivateBucket } from "../components/private-bucket";
 import { TaskQueue, visibilityTimeoutSeconds } from "../components/task-queue";
 import type { Settings } from "../config/validate";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
-import { commonSpec, deployFoundation } from "./foundation";
+import { commonSpec, deployCheckNote, deployFoundation } from "./foundation";
 import type { Deployment } from "./types";
 
 export const COLORS: readonly Color[] = ["blue", "green"];
@@ -256,6 +256,8 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
         ? `; ${fleetSettings.liveColor === "blue" ? "green" : "blue"} runs release ${plan[fleetSettings.liveColor === "blue" ? "green" : "blue"].release} with ${fleetSettings.canaryWeight}% of the traffic.`
         : "; the other fleet has no servers. `npm run promote` deploys a new release there, checks it and switches the traffic."),
   );
+  // TLS ends at the load balancer: the app servers' settings are those of an HTTPS site.
+  notes.push(deployCheckNote("load-balancer"));
   if (!fleetSettings.releases[fleetSettings.liveColor]) {
     notes.push(`The live fleet's release is not pinned (${fleetSettings.liveColor}Release unset): a change to the app folders rolls the live fleet in place. Promote (which pins it) to release through the idle fleet.`);
   }

@@ -20,7 +20,8 @@ import type { PolicyStatements } from "../components/private-bucket";
 import { Release } from "../components/release";
 import { AppSecrets } from "../components/secrets";
 import { PRESETS } from "../config/presets";
-import type { AppSettings, Settings } from "../config/validate";
+import { type AppSettings, developmentModuleNote, type Settings } from "../config/validate";
+import { deployCheckWarnings } from "../server/django-env";
 import type { BoxSpec } from "../server/types";
 
 /** nginx waits this long for gunicorn; gunicorn's own timeout stays below it (settings allow at most 59). */
@@ -152,6 +153,8 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
       bucket: artifacts.bucketName,
       ...(extra.releaseChannels ? { channels: extra.releaseChannels } : {}),
     }, opts);
+    const development = developmentModuleNote(app);
+    if (development) notes.push(development);
     const { leftOut } = bundleContents(app.dir);
     if (leftOut.length) {
       notes.push(`App ${app.name}'s bundle leaves out: ${leftOut.map((l) => `${l.path} (${l.reason})`).join("; ")}.`);
@@ -163,6 +166,15 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
     notes, network, key, alerts, artifacts, clients, database, cache, files, privateSubnets, apps,
     region: aws.getRegionOutput({}, opts).region,
   };
+}
+
+/** What every release's `check --deploy` does, and the warnings this stack's shape alone gives (none with TLS). */
+export function deployCheckNote(tlsMode: BoxSpec["tls"]["mode"]): string {
+  const warnings = deployCheckWarnings(tlsMode);
+  return "Each release runs `manage.py check --deploy` on the settings the servers load (the app's own, the production values over them): an error refuses the release, warnings are logged. " +
+    (warnings.length
+      ? `Without a domain (no TLS) it warns ${warnings.join(", ")} (no HSTS, no SSL redirect, cookies not marked secure) until one is set.`
+      : "With TLS on, this stack's shape gives none of its transport warnings.");
 }
 
 /** The parts of a server's spec every role shares, resolved from the foundation. */

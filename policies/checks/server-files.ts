@@ -5,6 +5,7 @@
  * role behind an ALB is any role other than `single-box` in a plan that has
  * an application load balancer.
  */
+import { PRODUCTION_SETTINGS_MODULE } from "../../server/paths";
 import { fileFinding, leaksIn, notApplicable, secretStrings } from "../plan-queries";
 import {
   type AppFiles,
@@ -415,20 +416,26 @@ export const celerySingleBeat: Check = {
 // -------------------------------------------------------------------- Django
 
 /**
- * The rendered environment runs Django in production mode: DJANGO_DEBUG=0
- * and a non-empty DJANGO_ALLOWED_HOSTS without `*`. Refs: Django W018, W020.
+ * The rendered environment runs Django in production mode: DJANGO_DEBUG=0,
+ * a non-empty DJANGO_ALLOWED_HOSTS without `*`, and DJANGO_SETTINGS_MODULE
+ * the server's production module, which applies these over the app's own
+ * settings (pointing at the app's module would let its DEBUG = True win).
+ * Refs: Django W018, W020.
  */
 export const djangoEnvProduction: Check = {
   id: "django-env-production",
-  title: "app.env sets DEBUG off and explicit ALLOWED_HOSTS",
+  title: "app.env sets DEBUG off and explicit ALLOWED_HOSTS, and loads them over the app's settings",
   refs: ["Django W018", "Django W020"],
-  description: "DEBUG leaks settings and tracebacks; a wildcard ALLOWED_HOSTS enables host-header poisoning of password-reset links.",
+  description: "DEBUG leaks settings and tracebacks; a wildcard ALLOWED_HOSTS enables host-header poisoning of password-reset links; values the app's own settings module can override are not production settings.",
   run: (plan) =>
     perApp(plan, "env", "app.env", (a) => {
       const env = a.env!;
       const path = a.files.env!.path;
       const hosts = (env.DJANGO_ALLOWED_HOSTS ?? "").split(/[,\s]+/).filter(Boolean);
       return [
+        ...(env.DJANGO_SETTINGS_MODULE !== PRODUCTION_SETTINGS_MODULE
+          ? [fileFinding(path, `DJANGO_SETTINGS_MODULE is ${env.DJANGO_SETTINGS_MODULE ?? "unset"}, not ${PRODUCTION_SETTINGS_MODULE} (the app's own settings would win over the production values)`)]
+          : []),
         ...(!["0", "False", "false"].includes(env.DJANGO_DEBUG ?? "") ? [fileFinding(path, `DJANGO_DEBUG is ${env.DJANGO_DEBUG ?? "unset"}, not 0`)] : []),
         ...(!hosts.length ? [fileFinding(path, "DJANGO_ALLOWED_HOSTS is empty")] : []),
         ...(hosts.includes("*") ? [fileFinding(path, "DJANGO_ALLOWED_HOSTS contains *")] : []),

@@ -131,6 +131,7 @@ describe("plan output", () => {
     expect(r.stdout).toMatch(/\n[│ ]  [├└]─ aws:ec2\/instance:Instance box-instance  instanceType=t4g.small/);
     expect(r.stdout).toContain("No domain: the site is served over plain HTTP");
     expect(r.stdout).toContain("No NAT gateway");
+    expect(r.stdout).toContain("Without a domain (no TLS) it warns security.W004, security.W008, security.W012, security.W016");
     expect(r.stdout).toContain("deletionProtection is off (dev)");
     expect(r.stdout).toMatch(/secrets-rotation \(setting secretsRotation\)/);
     expect(r.stdout).toMatch(/Policy checks: \d+ pass/);

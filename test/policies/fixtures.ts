@@ -657,7 +657,8 @@ autorestart=true
     file(
       `/etc/django-tiers/${app}/app.env`,
       [
-        `DJANGO_SETTINGS_MODULE=${app}.settings`,
+        "DJANGO_SETTINGS_MODULE=django_tiers_production",
+        `DJANGO_TIERS_APP_SETTINGS_MODULE=${app}.settings`,
         "DJANGO_DEBUG=0",
         "DJANGO_ALLOWED_HOSTS=shop.example.com",
         "DJANGO_CSRF_TRUSTED_ORIGINS=https://shop.example.com",

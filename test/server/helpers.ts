@@ -96,16 +96,16 @@ export interface Box {
 /**
  * The box's /etc/django-tiers and /usr/local files (delivered copies), a
  * secrets.env per app and optionally instance.env, under `root`; plus a copy
- * of the fixture project.
+ * of a Django project (the fixture project unless another is given).
  */
-export function layBoxUnder(root: string, spec: BoxSpec, secretsEnv: string, instanceHosts?: string): Box {
+export function layBoxUnder(root: string, spec: BoxSpec, secretsEnv: string, instanceHosts?: string, projectDir = FIXTURE_PROJECT): Box {
   for (const file of deliveredFiles(spec).filter((f) => f.path.startsWith("/etc/django-tiers/") || f.path.startsWith("/usr/local/"))) {
     writeUnder(root, file.path, file.content, file.mode);
   }
   for (const app of spec.apps) writeUnder(root, `/etc/django-tiers/${app.name}/secrets.env`, secretsEnv, "0640");
   if (instanceHosts !== undefined) writeUnder(root, "/etc/django-tiers/instance.env", `DJANGO_TIERS_INSTANCE_HOSTS=${instanceHosts}\n`);
   const project = path.join(root, "project");
-  fs.cpSync(FIXTURE_PROJECT, project, { recursive: true });
+  fs.cpSync(projectDir, project, { recursive: true });
   return { root, project };
 }
 

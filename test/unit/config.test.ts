@@ -1,5 +1,7 @@
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
-import { SETTINGS, SettingsError, coerceConfigValue, discoverDjangoProject, validateSettings } from "../../config";
+import { SETTINGS, SettingsError, coerceConfigValue, developmentModuleNote, discoverDjangoProject, validateSettings } from "../../config";
 
 const projectDir = path.resolve(__dirname, "../..");
 const ctx = { project: "django-tiers", stack: "dev", projectDir, knownChecks: ["ec2-imdsv2", "secrets-rotation"] };
@@ -212,6 +214,10 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["taskQueues", { ...LB, taskQueues: ["a", "a"] }, /distinct/],
     ["workerInstanceType", { ...LB, workerInstanceType: "t3.small" }, /does not match architecture arm64/],
     ["workerMinSize", { ...LB, workerMinSize: 0 }, /at least 1/],
+    ["settingsModules", { settingsModules: ["mysite/settings.py"] }, /got \["mysite\/settings.py"\].*entries are 'module' or 'app:module'/],
+    ["settingsModules", { settingsModules: ["blog:blog.settings"] }, /entry "blog:blog.settings" names app "blog", which is not in apps/],
+    ["settingsModules", { settingsModules: ["mysite.settings", "mysite:mysite.urls"] }, /app "mysite" has two entries/],
+    ["settingsModules", { settingsModules: ["mysite.settings_production"] }, /module mysite.settings_production is not in .*mysite\/settings_production.py nor mysite\/settings_production\/__init__.py/],
     ["workerMaxSize", { ...LB, workerMinSize: 3, workerMaxSize: 2 }, /below workerMinSize \(3\)/],
     ["cache", { ...LB, cache: "on-box" }, /cannot be on-box on the load-balanced tier/],
     ["databaseEngine", { ...LB, databaseEngine: "mysql" }, /must be postgres on the load-balanced tier/],
@@ -237,6 +243,52 @@ describe("validateSettings: bad config names the setting, the value and what is 
   it("has a negative test above for every setting", () => {
     const source = require("fs").readFileSync(__filename, "utf8") as string;
     for (const key of Object.keys(SETTINGS)) expect(source).toContain(`["${key}", {`);
+  });
+});
+
+describe("the settings module the servers load", () => {
+  /** A cookiecutter-django-shaped project: manage.py names config.settings.local, with a production module beside it. */
+  function cookiecutterShaped(withProduction: boolean): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "django-tiers-settings-module-"));
+    const files: Record<string, string> = {
+      "shop/manage.py": 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")\n',
+      "shop/config/__init__.py": "", "shop/config/wsgi.py": "", "shop/config/settings/__init__.py": "",
+      "shop/config/settings/base.py": "", "shop/config/settings/local.py": "",
+      ...(withProduction ? { "shop/config/settings/production.py": "" } : {}),
+    };
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), text);
+    }
+    return dir;
+  }
+  const settingsFor = (dir: string, extra: Record<string, unknown> = {}) =>
+    validateSettings({ tier: "single-box", apps: ["shop"], appsDir: ".", ...extra }, { ...ctx, projectDir: dir });
+
+  it("is manage.py's by default, and a development-looking one gets a note naming the production sibling", () => {
+    const dir = cookiecutterShaped(true);
+    const [app] = settingsFor(dir).apps;
+    expect(app).toMatchObject({ settingsModule: "config.settings.local", settingsModuleFrom: "manage.py", projectPackage: "config" });
+    expect(developmentModuleNote(app)).toBe(
+      "App shop: manage.py names config.settings.local, which looks like a development settings module; the servers load it (with the production values over it). " +
+        'The project has config.settings.production: set settingsModules to ["shop:config.settings.production"] to load it instead.',
+    );
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("is the settingsModules entry when there is one, with no note", () => {
+    const dir = cookiecutterShaped(true);
+    const [app] = settingsFor(dir, { settingsModules: ["config.settings.production"] }).apps;
+    expect(app).toMatchObject({ settingsModule: "config.settings.production", settingsModuleFrom: "settingsModules", wsgiApplication: "config.wsgi:application" });
+    expect(developmentModuleNote(app)).toBeUndefined();
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("says how to pick another when the project has no production sibling, and says nothing for mysite.settings", () => {
+    const dir = cookiecutterShaped(false);
+    expect(developmentModuleNote(settingsFor(dir).apps[0])).toMatch(/Set settingsModules to \["shop:<module>"\] to load another\.$/);
+    fs.rmSync(dir, { recursive: true });
+    expect(developmentModuleNote(validateSettings(base, ctx).apps[0])).toBeUndefined();
   });
 });
 

@@ -149,6 +149,12 @@ export const SERVER_FILE_CASES: CaseTable = {
       { name: "DEBUG on", base: sb, breakIt: editing(ENV, (c) => c.replace("DJANGO_DEBUG=0", "DJANGO_DEBUG=1")), message: /DJANGO_DEBUG is 1/ },
       { name: "ALLOWED_HOSTS *", base: sb, breakIt: editing(ENV, (c) => c.replace("DJANGO_ALLOWED_HOSTS=shop.example.com", "DJANGO_ALLOWED_HOSTS=shop.example.com,*")), message: /contains \*/ },
       { name: "ALLOWED_HOSTS empty", base: sb, breakIt: editing(ENV, (c) => c.replace("DJANGO_ALLOWED_HOSTS=shop.example.com", "DJANGO_ALLOWED_HOSTS=")), message: /empty/ },
+      {
+        name: "the app's own settings module loaded directly",
+        base: sb,
+        breakIt: editing(ENV, (c) => c.replace("DJANGO_SETTINGS_MODULE=django_tiers_production", "DJANGO_SETTINGS_MODULE=shop.settings")),
+        message: /DJANGO_SETTINGS_MODULE is shop\.settings, not django_tiers_production/,
+      },
     ],
   },
   "django-csrf-trusted-origins": {
