@@ -8,5 +8,8 @@ module.exports = {
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
-  testTimeout: 120000,
+  // A guard against a hung test, not a time limit: above the longest wait a test
+  // contains (waitFor's 2 min, run()'s 5 min hang guard in test/server/helpers.ts),
+  // with room for a machine loaded by other work.
+  testTimeout: 600000,
 };

@@ -36,7 +36,7 @@ beforeAll(() => {
     fs.mkdirSync(path.dirname(path.join(consumer, "node_modules", dep)), { recursive: true });
     fs.symlinkSync(path.join(repo, "node_modules", dep), path.join(consumer, "node_modules", dep));
   }
-}, 180_000);
+});
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 

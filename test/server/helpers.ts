@@ -18,11 +18,18 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * How long one tool run may take before it counts as hung. A guard, not an
+ * assertion: shellcheck over a provisioning script took over a minute on a
+ * loaded CI machine. jest's testTimeout (jest.config.js) is above it.
+ */
+export const HANG_GUARD_MS = 5 * 60_000;
+
 export function run(command: string, args: string[], options: SpawnSyncOptions = {}): RunResult {
   // stdin is a socket pair by default, which makes `bash -c` source ~/.bashrc
   // (its rshd/sshd heuristic): give no stdin unless there is input.
   const stdio = options.input === undefined ? (["ignore", "pipe", "pipe"] as const) : undefined;
-  const result = spawnSync(command, args, { encoding: "utf8", timeout: 60_000, ...(stdio ? { stdio: [...stdio] } : {}), ...options });
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: HANG_GUARD_MS, ...(stdio ? { stdio: [...stdio] } : {}), ...options });
   if (result.error) throw result.error;
   return { status: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
@@ -125,14 +132,38 @@ export function inApp(box: Box, app: string, args: string[], overrides: Record<s
   return run("bash", [...appShell(box, app, overrides), ...args], { cwd: box.project, env: { PATH: "/usr/bin:/bin" } });
 }
 
-/** Polls `ok` every 100 ms until it holds; throws naming `what` after `seconds`. */
-export async function waitFor(what: string, ok: () => boolean | Promise<boolean>, seconds = 20): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
+/** How long waitFor waits by default: a bound for a hung process, far above what a loaded machine needs. */
+export const WAIT_SECONDS = 120;
+
+/**
+ * Polls `ok` every 100 ms until it holds. The bound is a guard against a
+ * hang, not an assertion: when it runs out, the error names `what` and what
+ * `seen` (if given) reports at that moment.
+ */
+export async function waitFor(what: string, ok: () => boolean | Promise<boolean>, seen?: () => string): Promise<void> {
+  const deadline = Date.now() + WAIT_SECONDS * 1000;
   while (Date.now() < deadline) {
     if (await ok()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${what}: not after ${seconds}s`);
+  if (await ok()) return;
+  throw new Error(`${what}: not after ${WAIT_SECONDS}s${seen ? `; seen: ${seen()}` : ""}`);
+}
+
+/** The child processes of `pid` and their arguments, from /proc (no procps needed). */
+export function childProcesses(pid: number): Array<{ pid: number; argv: string[] }> {
+  const children: Array<{ pid: number; argv: string[] }> = [];
+  for (const entry of fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e))) {
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) !== pid) continue;
+      children.push({ pid: Number(entry), argv: fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0").filter(Boolean) });
+    } catch {
+      // It exited while we read.
+    }
+  }
+  return children;
 }
 
 /** SIGTERM to a child process that still runs; resolves when it has exited. */
