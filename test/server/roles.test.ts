@@ -21,7 +21,7 @@ import type { BoxSpec, RenderedFile } from "../../server";
 import { plan, res } from "../policies/fixtures";
 import { FIXTURE_SQS_QUEUES, problemsOf, roleSpec, ROLE_VARIANTS } from "./fixtures";
 import type { Box } from "./helpers";
-import { deliveredFiles, fileAt, freePort, inApp, layBoxUnder, PYTHON, pythonModules, rebase, removeDir, run, stop, tempDir, tool, waitFor, writeUnder } from "./helpers";
+import { childProcesses, deliveredFiles, fileAt, freePort, inApp, layBoxUnder, PYTHON, pythonModules, rebase, removeDir, run, stop, tempDir, tool, waitFor, writeUnder } from "./helpers";
 
 const SUPERVISOR_PARSE = path.join(__dirname, "tools", "supervisor_parse.py");
 const SECRET_KEY = "k3J!x9$Qw0-zR7^pLm2&vT5*bN8@cY4%hF6#dS1(gA0)eU3+iO7=";
@@ -324,7 +324,7 @@ describe("nginx of an app server, run for real: the ALB's Host trap", () => {
     });
     nginx = spawn(tool("nginx"), ["-p", `${root}/`, "-c", conf, "-e", path.join(root, "var/log/nginx/error.log"), "-g", "daemon off;"], { stdio: ["ignore", "ignore", "pipe"] });
     nginx.stderr?.on("data", (chunk) => (stderr += chunk));
-    await waitFor(`nginx on port ${port} (${stderr})`, async () => (await request(port, "/", { Host: "shop.example.com" })).status !== undefined);
+    await waitFor(`nginx on port ${port}`, async () => (await request(port, "/", { Host: "shop.example.com" })).status !== undefined, () => stderr);
     seen.length = 0;
   });
 
@@ -443,6 +443,8 @@ describe("django-tiers-drain, run for real (fake IMDS and aws, real supervisord)
   let root: string;
   let imds: http.Server;
   let lifecycleState = "InService";
+  /** How many times the watcher has asked for the lifecycle state. */
+  let statePolls = 0;
   let supervisord: ChildProcess | undefined;
   let watcher: ChildProcess | undefined;
   let watcherLog = "";
@@ -461,6 +463,7 @@ describe("django-tiers-drain, run for real (fake IMDS and aws, real supervisord)
         res.writeHead(401).end();
         return;
       }
+      if (req.url === "/latest/meta-data/autoscaling/target-lifecycle-state") statePolls++;
       const answers: Record<string, string> = {
         "/latest/meta-data/autoscaling/target-lifecycle-state": lifecycleState,
         "/latest/meta-data/instance-id": "i-0123456789abcdef0",
@@ -493,8 +496,8 @@ stdout_logfile=${root}/shop-worker.log
     supervisorctl = writeUnder(root, "/bin/supervisorctl", `#!/bin/sh\nexec ${tool("supervisorctl")} -c ${conf} "$@"\n`, "0755");
     // The fake aws CLI records its arguments and the worker's state at the moment it is called.
     writeUnder(root, "/bin/aws", `#!/bin/bash\nprintf '%s\\n' "$@" >${root}/aws.args\n${supervisorctl} status shop-worker >${root}/aws.worker-state || true\n`, "0755");
-    const state = () => run(supervisorctl, ["status", "shop-worker"]).stdout;
-    await waitFor("the stand-in worker RUNNING", () => state().includes("RUNNING"));
+    let state = "";
+    await waitFor("the stand-in worker RUNNING", () => (state = run(supervisorctl, ["status", "shop-worker"]).stdout).includes("RUNNING"), () => state);
 
     const script = writeUnder(root, "/django-tiers-drain", fileAt(renderBox(spec), "/usr/local/sbin/django-tiers-drain").content, "0755");
     fs.mkdirSync(path.join(root, "state"));
@@ -518,8 +521,8 @@ stdout_logfile=${root}/shop-worker.log
   });
 
   it("leaves the workers alone while the instance is in service", async () => {
-    await waitFor("the watcher's first line", () => watcherLog.includes("watching for scale-in"));
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // The watcher acts on an answer before it asks again: at the third question, two InService answers were acted on.
+    await waitFor("the watcher's first line and third poll", () => watcherLog.includes("watching for scale-in") && statePolls >= 3, () => `${statePolls} polls; ${watcherLog}`);
     expect(fs.existsSync(path.join(root, "aws.args"))).toBe(false);
     expect(run(supervisorctl, ["status", "shop-worker"]).stdout).toContain("RUNNING");
   });
@@ -527,7 +530,7 @@ stdout_logfile=${root}/shop-worker.log
   it("on Terminated stops the worker (its task finishes) and only then completes the lifecycle hook", async () => {
     lifecycleState = "Terminated";
     // Waits for the state asserted below (the marker and the line), not for a line written before it.
-    await waitFor("the hook completed and recorded", () => fs.existsSync(path.join(root, "state", "drained")) && watcherLog.includes("completed"));
+    await waitFor("the hook completed and recorded", () => fs.existsSync(path.join(root, "state", "drained")) && watcherLog.includes("completed"), () => watcherLog);
     expect(fs.readFileSync(path.join(root, "aws.args"), "utf8").trim().split("\n")).toEqual([
       "--region", "eu-west-1", "autoscaling", "complete-lifecycle-action", "--lifecycle-action-result", "CONTINUE",
       "--lifecycle-hook-name", "demo-prod-worker-drain", "--auto-scaling-group-name", "demo-prod-worker-asg",
@@ -541,7 +544,13 @@ stdout_logfile=${root}/shop-worker.log
 
   it("completes the hook once, and stops at once on supervisor's TERM", async () => {
     fs.rmSync(path.join(root, "aws.args"));
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Each turn of the watcher's loop decides, then sleeps in a child of its own: every sleep seen after
+    // the first one belongs to a turn that decided after the removal (counted, not timed).
+    const sleeps = new Set<number>();
+    await waitFor("three more turns of the watcher's loop", () => {
+      for (const child of childProcesses(watcher!.pid!)) if (child.argv[0] === "sleep") sleeps.add(child.pid);
+      return sleeps.size >= 3;
+    }, () => `${sleeps.size} sleeps seen; ${watcherLog}`);
     expect(fs.existsSync(path.join(root, "aws.args"))).toBe(false);
     const exited = new Promise<number | null>((resolve) => watcher!.once("exit", (code) => resolve(code)));
     watcher!.kill("SIGTERM");
