@@ -20,7 +20,7 @@ import {
 import type { RenderedFile } from "../../server";
 import { plan } from "../policies/fixtures";
 import { coloredSpec, fixtureSpec, VARIANTS } from "./fixtures";
-import { fileAt, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
+import { childProcesses, fileAt, removeDir, run, tempDir, tool, waitFor, writeUnder } from "./helpers";
 
 /** `[program:NAME]`'s keys in a supervisor file. */
 function programKeys(conf: string, name: string): Record<string, string> {
@@ -154,7 +154,7 @@ describe("django-tiers-idle-colors, run for real (stand-in supervisorctl)", () =
   const stops = () => lines("stops");
 
   function runIdle(): { status: number | null; output: string } {
-    const result = spawnSync("bash", [script], { encoding: "utf8", env: env(), timeout: 30_000 });
+    const result = run("bash", [script], { env: env() });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
@@ -315,8 +315,9 @@ esac
     colorsEnv("blue", "0");
     for (const app of APPS) liveLink(app, `${app}-blue.sock`);
     programs({ "shop-web-green": "RUNNING" });
-    // The lock held by flock itself (-o: not by its sleep), in a process group of its own, all killed at the end.
-    const holder = spawn("flock", ["-o", provisionLock(), "sleep", "30"], { stdio: "ignore", detached: true });
+    // The lock held by flock itself (-o: not by its sleep) until the test releases it (no time limit the
+    // test could outlast on a loaded machine), in a process group of its own, all killed at the end.
+    const holder = spawn("flock", ["-o", provisionLock(), "sleep", "infinity"], { stdio: "ignore", detached: true });
     const release = () => {
       try {
         process.kill(-holder.pid!, "SIGKILL");
@@ -325,13 +326,15 @@ esac
       }
     };
     try {
-      await waitFor(() => spawnSync("flock", ["-n", provisionLock(), "true"]).status !== 0);
+      await waitFor("the stand-in run holding the provisioning lock", () => spawnSync("flock", ["-n", provisionLock(), "true"]).status !== 0);
       const child = spawn("bash", [script], { env: env(), stdio: ["ignore", "pipe", "pipe"] });
       let output = "";
       child.stdout.on("data", (d: Buffer) => (output += d.toString()));
       const done = new Promise<number | null>((resolve) => child.on("close", resolve));
-      await waitFor(() => output.includes("waiting for the django-tiers-provision run in progress"));
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Blocked in its flock for the lock, not only saying it will wait: nothing can happen until the release.
+      await waitFor("the check blocked on the provisioning lock",
+        () => output.includes("waiting for the django-tiers-provision run in progress") && childProcesses(child.pid!).some((c) => c.argv[0] === "flock"),
+        () => output);
       expect(stops()).toEqual([]);
       // Meanwhile the run switched shop to green: the check reads the link only after the run.
       colorsEnv("green", "0");
@@ -358,8 +361,9 @@ esac
     let output = "";
     child.stdout.on("data", (d: Buffer) => (output += d.toString()));
     try {
-      await waitFor(() => output.includes("wiki: "));
-      await waitFor(() => fs.readFileSync(`/proc/${child.pid}/cmdline`, "utf8") === "sleep\0infinity\0");
+      await waitFor("the check's last app", () => output.includes("wiki: "), () => output);
+      await waitFor("the program asleep", () => fs.readFileSync(`/proc/${child.pid}/cmdline`, "utf8") === "sleep\0infinity\0",
+        () => fs.readFileSync(`/proc/${child.pid}/cmdline`, "utf8"));
       expect(child.exitCode).toBeNull();
       expect(stops()).toEqual(["shop-web-green (was RUNNING; locks held: provision switch)"]);
       expect(spawnSync("flock", ["-n", provisionLock(), "true"]).status).toBe(0);
@@ -369,11 +373,3 @@ esac
     }
   });
 });
-
-async function waitFor(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
