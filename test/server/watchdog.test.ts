@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { renderBox, watchdogApps, WORKER_WATCHDOG_CRON, WORKER_WATCHDOG_SCRIPT } from "../../server";
 import type { BoxSpec } from "../../server";
 import { fixtureSpec, roleSpec } from "./fixtures";
-import { fileAt, removeDir, run, tempDir, tool, writeUnder } from "./helpers";
+import { fileAt, removeDir, run, tempDir, tool, waitFor, writeUnder } from "./helpers";
 
 const CRON_LINE = /^\* \* \* \* \* root \/usr\/local\/sbin\/django-tiers-worker-watchdog ([a-z0-9]+) >>\/var\/log\/django-tiers\/\1\/watchdog\.log 2>&1$/;
 
@@ -84,10 +84,8 @@ describe("django-tiers-worker-watchdog, run for real (stand-in supervisorctl and
 
   /** The job's command as cron runs it (bash, its PATH), with the stand-ins first on PATH. */
   function runWatchdog(app = "shop"): { status: number | null; output: string } {
-    const result = spawnSync("bash", ["-c", `${script} ${app}`], {
-      encoding: "utf8",
+    const result = run("bash", ["-c", `${script} ${app}`], {
       env: { DJANGO_TIERS_WATCHDOG_PATH: `${root}/bin:/usr/sbin:/usr/bin:/sbin:/bin`, DJANGO_TIERS_STATE_DIR: state(), PATH: "/usr/bin:/bin" },
-      timeout: 30_000,
     });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
@@ -196,15 +194,21 @@ esac
 
   it("never overlaps a run still going (flock), and refuses an app without a Celery worker here", async () => {
     world(RUNNING_LONG, 69);
-    const holder = spawn("flock", [path.join(state(), "shop.worker-watchdog.lock"), "sleep", "5"], { stdio: "ignore" });
+    // The lock held by flock itself (-o: not by its sleep) until the test releases it, not for a time the
+    // run below could outlast on a loaded machine; in a process group of its own, all killed at the end.
+    const holder = spawn("flock", ["-o", path.join(state(), "shop.worker-watchdog.lock"), "sleep", "infinity"], { stdio: "ignore", detached: true });
     try {
-      await waitFor(() => spawnSync("flock", ["-n", path.join(state(), "shop.worker-watchdog.lock"), "true"]).status !== 0);
+      await waitFor("the stand-in run holding the lock", () => spawnSync("flock", ["-n", path.join(state(), "shop.worker-watchdog.lock"), "true"]).status !== 0);
       const result = runWatchdog();
       expect(result.output).toContain("shop-worker: the previous run is still going");
       expect(result.status).toBe(0);
       expect(pings()).toEqual([]);
     } finally {
-      holder.kill();
+      try {
+        process.kill(-holder.pid!, "SIGKILL");
+      } catch {
+        // already gone
+      }
     }
     const unknown = runWatchdog("other");
     expect(unknown.status).toBe(64);
@@ -212,11 +216,3 @@ esac
     expect(pings()).toEqual([]);
   });
 });
-
-async function waitFor(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
