@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderBox } from "../../server";
 import { fixtureSpec } from "./fixtures";
-import { appShell, fileAt, INSTALL_HINT, layBoxUnder, PYTHON, pythonModules, removeDir, run, tempDir, tool } from "./helpers";
+import { appShell, fileAt, freePort, INSTALL_HINT, layBoxUnder, PYTHON, pythonModules, removeDir, run, tempDir, tool, waitFor } from "./helpers";
 
 const spec = fixtureSpec();
 const files = renderBox(spec);
@@ -17,7 +17,7 @@ let dir: string;
 let socketDir: string;
 let dataDir: string;
 let pgBin: string;
-const port = 20000 + Math.floor(Math.random() * 20000);
+let port: number;
 
 function postgresBin(): string {
   const versions = fs.existsSync("/usr/lib/postgresql") ? fs.readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a)) : [];
@@ -46,11 +46,13 @@ function ensureDatabase(password: string): ReturnType<typeof run> {
 
 function psqlAs(user: string, password: string, sql: string, database = "shop"): ReturnType<typeof run> {
   return run("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database, "--no-psqlrc", "-tAc", sql],
-    { env: { PATH: "/usr/bin:/bin", PGPASSWORD: password, PGCONNECT_TIMEOUT: "5" } });
+    { env: { PATH: "/usr/bin:/bin", PGPASSWORD: password, PGCONNECT_TIMEOUT: "60" } });
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   pythonModules("django", "psycopg2");
+  // A port free now, not a random one another process may hold.
+  port = await freePort();
   pgBin = postgresBin();
   dir = tempDir("postgres");
   fs.chmodSync(dir, 0o755);
@@ -65,7 +67,7 @@ beforeAll(() => {
   const init = asPostgres([`${pgBin}/initdb`, "-D", dataDir, "-U", "postgres", "--auth-local=peer", "--auth-host=scram-sha-256", "--no-sync"]);
   if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   const options = `-k ${socketDir} -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  const started = asPostgres([`${pgBin}/pg_ctl`, "-D", dataDir, "-o", options, "-l", path.join(dataDir, "server.log"), "-w", "start"]);
+  const started = asPostgres([`${pgBin}/pg_ctl`, "-D", dataDir, "-o", options, "-l", path.join(dataDir, "server.log"), "-w", "-t", "300", "start"]);
   if (started.status !== 0) throw new Error(`pg_ctl start failed: ${started.stderr}${started.stdout}`);
 });
 
@@ -99,13 +101,12 @@ describe("the role and database SQL of phase install", () => {
 interface Exited {
   code: number | null;
   output: string;
-  seconds: number;
 }
 
-function waitFor(child: ReturnType<typeof spawn>, started: number, output: string[]): Promise<Exited> {
+function exited(child: ReturnType<typeof spawn>, output: string[]): Promise<Exited> {
   return new Promise((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code, output: output.join(""), seconds: (Date.now() - started) / 1000 }));
+    child.on("close", (code) => resolve({ code, output: output.join("") }));
   });
 }
 
@@ -117,22 +118,20 @@ describe("migrate_locked.py", () => {
     const helper = fileAt(files, "/usr/local/lib/django-tiers/migrate_locked.py").content;
     const key = /^LOCK_KEY = ([\d_]+)$/m.exec(helper)?.[1]?.replace(/_/g, "");
     expect(key).toMatch(/^\d+$/);
+    const advisoryLocks = (granted: boolean) =>
+      psqlAs("shop", "migrate-password", `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = ${granted}`).stdout.trim();
 
-    // Another "host": holds the lock for 3 s on the same database.
-    const holder = spawn("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "shop", "-d", "shop", "--no-psqlrc", "-tA",
-      "-c", `SELECT pg_advisory_lock(${key})`, "-c", "\\echo locked", "-c", "SELECT pg_sleep(3)"],
-    { env: { PATH: "/usr/bin:/bin", PGPASSWORD: "migrate-password" }, stdio: ["ignore", "pipe", "pipe"] });
+    // Another "host": a session that takes the lock and holds it until the test closes its input
+    // (not for a fixed time the migration's start could outlast on a loaded machine).
+    const holder = spawn("psql", ["-h", "127.0.0.1", "-p", String(port), "-U", "shop", "-d", "shop", "--no-psqlrc", "-tA", "-v", "ON_ERROR_STOP=1"],
+      { env: { PATH: "/usr/bin:/bin", PGPASSWORD: "migrate-password" }, stdio: ["pipe", "pipe", "pipe"] });
     const holderOutput: string[] = [];
-    const holderDone = waitFor(holder, Date.now(), holderOutput);
-    await new Promise<void>((resolve, reject) => {
-      holder.stdout!.on("data", (chunk: Buffer) => {
-        holderOutput.push(chunk.toString());
-        if (holderOutput.join("").includes("locked")) resolve();
-      });
-      holder.on("close", () => reject(new Error(`the lock holder exited early: ${holderOutput.join("")}`)));
-    });
+    holder.stdout!.on("data", (chunk: Buffer) => holderOutput.push(chunk.toString()));
+    holder.stderr!.on("data", (chunk: Buffer) => holderOutput.push(chunk.toString()));
+    const held = exited(holder, holderOutput);
+    holder.stdin!.write(`SELECT pg_advisory_lock(${key});\n`);
+    await waitFor("the other host's lock granted", () => advisoryLocks(true) === "1", () => holderOutput.join(""));
 
-    const started = Date.now();
     const migrateOutput: string[] = [];
     const migrate = spawn("bash", [...appShell(box, "shop", { DATABASE_PORT: String(port) }), PYTHON,
       path.join(box.root, "usr/local/lib/django-tiers/migrate_locked.py")], {
@@ -140,15 +139,21 @@ describe("migrate_locked.py", () => {
     });
     migrate.stdout!.on("data", (chunk: Buffer) => migrateOutput.push(chunk.toString()));
     migrate.stderr!.on("data", (chunk: Buffer) => migrateOutput.push(chunk.toString()));
-    const [migrated, held] = await Promise.all([waitFor(migrate, started, migrateOutput), holderDone]);
+    const migrated = exited(migrate, migrateOutput);
+    // It found the lock taken (it says so after a failed try) and has not migrated.
+    await waitFor("migrate_locked waiting for the lock", () => migrateOutput.join("").includes("migrate_locked: another host is migrating; waiting for the lock"),
+      () => migrateOutput.join(""));
+    expect(migrateOutput.join("")).not.toContain("lock taken");
+    expect(psqlAs("shop", "migrate-password", "SELECT to_regclass('django_migrations') IS NULL").stdout.trim()).toBe("t");
 
-    expect(held.code).toBe(0);
-    expect(migrated.output).toContain("migrate_locked: another host is migrating; waiting for the lock");
-    expect(migrated.output).toContain("migrate_locked: lock taken");
-    expect(migrated.output).toContain("Applying auth.0001_initial... OK");
-    expect(migrated.output).toContain("migrate_locked: lock released");
-    expect(migrated.code).toBe(0);
-    expect(migrated.seconds).toBeGreaterThanOrEqual(2);
+    holder.stdin!.end();
+    expect((await held).code).toBe(0);
+    const { code, output } = await migrated;
+    expect(output).toContain("migrate_locked: lock taken");
+    expect(output.indexOf("migrate_locked: lock taken")).toBeGreaterThan(output.indexOf("waiting for the lock"));
+    expect(output).toContain("Applying auth.0001_initial... OK");
+    expect(output).toContain("migrate_locked: lock released");
+    expect(code).toBe(0);
     expect(Number(psqlAs("shop", "migrate-password", "SELECT count(*) FROM django_migrations").stdout.trim())).toBeGreaterThan(10);
   });
 });
