@@ -6,7 +6,6 @@
  * stopped. test/servers/single-box.test.ts runs the whole restore on a real
  * host against a dropped database.
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderBox } from "../../server";
@@ -29,7 +28,7 @@ describe("django-tiers-restore, run for real (stand-in supervisorctl, runuser, p
     fs.writeFileSync(path.join(root, "states"), Object.entries(states).map(([p, s]) => `${p} ${s}\n`).join(""));
     fs.writeFileSync(path.join(root, "pg-restore-exit"), String(options.pgRestoreExit ?? 0));
     const dump = writeUnder(root, "/20250101T031500Z.dump", "PGDMP stand-in");
-    const result = spawnSync("bash", [script, app, dump], { encoding: "utf8", env: { PATH: "/usr/bin:/bin", HOME: root }, timeout: 30_000 });
+    const result = run("bash", [script, app, dump], { env: { PATH: "/usr/bin:/bin", HOME: root } });
     return { status: result.status, output: `${result.stdout}${result.stderr}` };
   }
 
