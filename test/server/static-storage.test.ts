@@ -145,13 +145,13 @@ beforeAll(async () => {
   moto = spawn(path.join(path.dirname(PYPI_TOOLS_PYTHON), "moto_server"), ["-H", "127.0.0.1", "-p", String(port)], { stdio: ["ignore", "pipe", "pipe"] });
   moto.stdout?.on("data", (c) => motoLog.push(String(c)));
   moto.stderr?.on("data", (c) => motoLog.push(String(c)));
-  await waitFor(`moto's server on ${endpoint} (${motoLog.join("").slice(-2000)})`, async () => {
+  await waitFor(`moto's server on ${endpoint}`, async () => {
     try {
       return (await fetch(`${endpoint}/moto-api/`)).ok;
     } catch {
       return false;
     }
-  }, 120);
+  }, () => motoLog.join("").slice(-2000));
 });
 
 afterAll(async () => {
