@@ -290,6 +290,10 @@ function provisionBody(colored: boolean, originCertificate: boolean): string {
 readonly VERIFY_TIMEOUT=\${DJANGO_TIERS_VERIFY_TIMEOUT:-180}
 
 phase=main
+# The app and version release_app is building, until its switch (on_exit names them).
+releasing=""
+# What put_back_previous put back in this run ("app: failed -> previous (reason)").
+rolled_back=()
 
 # Log lines go to stderr, which (like stdout) is teed into provision.log: a
 # function whose stdout is captured can still log.
@@ -981,6 +985,8 @@ switch_current() {
   log "$app: current -> $dir"
 }
 
+# Returns 1 when a program does not start (its callers put the previous
+# release back); they call it in a condition, where set -e does not apply.
 reload_programs() {
   local app=$1 program secrets_changed=0
   local -a programs
@@ -991,31 +997,58 @@ reload_programs() {
       # Possibly backing off from a start before the first release: stop, then start.
       log "$app: starting $program"
       supervisorctl stop "$program" >/dev/null 2>&1 || true
-      supervisorctl start "$program"
+      supervisorctl start "$program" || return 1
     elif [[ $program == "$app-web" ]] && ((secrets_changed == 0)); then
       # HUP: gunicorn starts workers on the new release, then lets the old ones
       # finish their requests; the socket never closes, no request is dropped.
       log "$app: graceful reload of $program (HUP)"
-      supervisorctl signal HUP "$program"
+      supervisorctl signal HUP "$program" || return 1
     else
       # Workers, and the web program after a secret rotation. TERM is a warm
       # shutdown: the running task or request finishes (stopwaitsecs covers the
       # longest), queued ones wait in Redis.
       log "$app: restarting $program"
-      supervisorctl restart "$program"
+      supervisorctl restart "$program" || return 1
     fi
   done
   rm -f "$STATE_DIR/$app.secrets-changed"
 }
 
+# A release that fails after the switch (its programs do not start, or phase
+# verify fails) must not stay live. release_app records, as it switches, the
+# release it replaces ($app.previous) and marks the new one unverified
+# ($app.unverified); phase verify clears the mark, or puts the previous
+# release back. Migrations are not undone: the previous release runs on the
+# new schema, as it does during any rolling release.
+put_back_previous() {
+  local app=$1 reason=$2 failed previous=""
+  failed=$(readlink "$APPS_DIR/$app/current" 2>/dev/null || true)
+  [[ -r $STATE_DIR/$app.previous ]] && previous=$(<"$STATE_DIR/$app.previous")
+  rm -f "$STATE_DIR/$app.unverified"
+  if [[ -z $previous || $previous == "$failed" || ! -f $previous/.django-tiers-built ]]; then
+    log "ERROR: $app: release \${failed##*/} failed ($reason); there is no previous release to put back"
+    return 0
+  fi
+  log "ERROR: $app: release \${failed##*/} failed ($reason); putting back release \${previous##*/}"
+  switch_current "$app" "$previous"
+  if ! reload_programs "$app"; then
+    log "ERROR: $app: the programs of release \${previous##*/} did not start either"
+  elif [[ $ROLE == worker ]] || healthz_through_nginx "$app"; then
+    log "$app: release \${previous##*/} is live again"
+  fi
+  rolled_back+=("$app: \${failed##*/} -> \${previous##*/} ($reason)")
+}
+
 # Keeps the newest releases (and always the live one).
 prune_releases() {
-  local app=$1 live path
+  local app=$1 live path previous=""
   local -i seen=0
   live=$(readlink -f "$APPS_DIR/$app/current")
+  # The release a failed verify would put back stays too.
+  [[ -r $STATE_DIR/$app.previous ]] && previous=$(<"$STATE_DIR/$app.previous")
   while IFS= read -r path; do
     seen+=1
-    if ((seen > KEEP_RELEASES)) && [[ $path != "$live" ]]; then
+    if ((seen > KEEP_RELEASES)) && [[ $path != "$live" && $path != "$previous" ]]; then
       log "$app: removing old release \${path##*/}"
       rm -rf "$path"
     fi
@@ -1024,7 +1057,7 @@ prune_releases() {
 }
 
 release_app() {
-  local app=$1 version file dir
+  local app=$1 version file dir previous
   if [[ ! -e $BUNDLES_DIR/$app/CURRENT ]]; then
     log "$app: no release fetched yet; skipped"
     return 0
@@ -1034,6 +1067,9 @@ release_app() {
   [[ $version =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$ ]] || die "$app: bad version '$version' in CURRENT"
   [[ -f $BUNDLES_DIR/$app/$file ]] || die "$app: bundle $file is missing: run phase fetch"
   dir=$APPS_DIR/$app/releases/$version
+  previous=$(readlink "$APPS_DIR/$app/current" 2>/dev/null || true)
+  # on_exit names it if the run fails before the switch (the old release still serves).
+  releasing="$app $version"
   if [[ -f $dir/.django-tiers-built ]]; then
     log "$app: release $version already built"
   else
@@ -1044,8 +1080,16 @@ release_app() {
   move_media_to_s3 "$app"
   preflight "$app" "$dir"
   migrate "$app" "$dir"
+  if [[ -n $previous && $previous != "$dir" ]]; then
+    printf '%s\\n' "$previous" >"$STATE_DIR/$app.previous"
+    printf '%s\\n' "$dir" >"$STATE_DIR/$app.unverified"
+  fi
   switch_current "$app" "$dir"
-  reload_programs "$app"
+  releasing=""
+  if ! reload_programs "$app"; then
+    put_back_previous "$app" "its programs did not start"
+    die "$app: release $version failed: its programs did not start (supervisor's log: $LOG_DIR/$app/)"
+  fi
   prune_releases "$app"
   log "$app: release $version is live"
 }
@@ -1135,10 +1179,20 @@ verify_app() {
 phase_verify() {
   local app failed=0
 ${ifColored("  read_colors\n")}  for app in "\${APPS[@]}"; do
-    ${ifColored("verify_app_colors", "verify_app")} "$app" || failed=1
+    if ${ifColored("verify_app_colors", "verify_app")} "$app"; then
+      rm -f "$STATE_DIR/$app.unverified"
+    else
+      failed=1
+      if [[ -e $STATE_DIR/$app.unverified ]]; then
+        put_back_previous "$app" "phase verify failed"
+      fi
+    fi
   done
   if [[ $ROLE == app && -L $APPS_DIR/\${APPS[0]}/current ]] && ((failed == 0)); then
     balancer_check || failed=1
+  fi
+  if ((\${#rolled_back[@]} > 0)); then
+    die "not every app is healthy; put back: \${rolled_back[*]}"
   fi
   ((failed == 0)) || die "not every app is healthy"
 }
@@ -1156,7 +1210,11 @@ run_phase() {
 on_exit() {
   local rc=$?
   if ((rc != 0)); then
-    log "FAILED (exit $rc)"
+    if [[ -n $releasing ]]; then
+      log "FAILED (exit $rc): release \${releasing#* } of \${releasing%% *} failed before the switch; current still serves $(readlink "$APPS_DIR/\${releasing%% *}/current" 2>/dev/null || echo "no release")"
+    else
+      log "FAILED (exit $rc)"
+    fi
   fi
 }
 
