@@ -246,6 +246,7 @@ export function installMockEngine(opts: MockEngineOptions): MockEngine {
         retainOnDelete: req.getRetainondelete() === true,
         deleteBeforeReplace: req.getDeletebeforereplace() === true,
         ignoreChanges: req.getIgnorechangesList(),
+        replaceOnChanges: req.getReplaceonchangesList(),
         aliases: req.getAliasesList().length + (req.getAliasspecs() ? 1 : 0),
         provider: req.getProvider() ?? "",
         dependsOn: req.getDependenciesList(),

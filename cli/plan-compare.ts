@@ -88,7 +88,7 @@ export function comparePlans(before: PlannedResource[], after: PlannedResource[]
       .filter((k) => JSON.stringify(comparable(prev.inputs[k])) !== JSON.stringify(comparable(next.inputs[k])))
       .sort();
     if (differing.length === 0) continue;
-    const forcing = (REPLACED_ON_CHANGE[next.type] ?? []).filter((k) => differing.includes(k));
+    const forcing = [...(REPLACED_ON_CHANGE[next.type] ?? []), ...(next.options.replaceOnChanges ?? [])].filter((k) => differing.includes(k));
     (forcing.length ? result.replaces : result.updates).push(change(next, differing));
   }
   return result;

@@ -74,6 +74,13 @@ export interface ServerInstanceRoleArgs {
    * @default false
    */
   inAutoScalingGroup?: boolean;
+  /**
+   * Key prefix of the artifacts bucket where SSM writes the output of the
+   * rollout association's runs, ending in "/": the agent uploads it with
+   * the instance's role.
+   * @default undefined (no rollout association targets the server)
+   */
+  rolloutOutputPrefix?: string;
   transform?: Transform<aws.iam.RoleArgs>;
 }
 
@@ -163,6 +170,9 @@ export function serverInstanceRole(parent: Component, args: ServerInstanceRoleAr
                     Condition: { StringLike: { "s3:prefix": [`${a.backupPrefix}*`] } },
                   },
                 ]
+              : []),
+            ...(args.rolloutOutputPrefix !== undefined
+              ? [{ Sid: "WriteRolloutOutput", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${bucketArn}/${args.rolloutOutputPrefix}*`] }]
               : []),
             { Sid: "UseStackKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [keyArn] },
             {

@@ -177,6 +177,20 @@ const SELF_HEALING = [
   { role: "reboot", metric: "StatusCheckFailed_Instance", action: "reboot", minutes: 3, description: "Reboot the single box when its operating system fails the instance status check" },
 ] as const;
 
+/** Where SSM writes the output of each rollout run, in the artifacts bucket (the box's role may write there). */
+export const ROLLOUT_OUTPUT_PREFIX = "rollout/single-box/";
+/** The rollout command's own limit (AWS-RunShellScript's executionTimeout). */
+export const ROLLOUT_EXECUTION_SECONDS = 1800;
+/**
+ * How long `pulumi up` waits for a rollout to report Success. The first one waits for the first boot
+ * (the SSM Agent registers during it, and the run waits on the provisioning lock until it is done), then runs.
+ */
+export const ROLLOUT_WAIT_SECONDS = 2 * ROLLOUT_EXECUTION_SECONDS;
+/** The namespace of the metric counting failed provisioning runs. */
+export const ROLLOUT_METRIC_NAMESPACE = "DjangoTiers/Rollout";
+/** A CloudWatch Logs filter pattern matching the script's last line of a failed run (server/provision.ts on_exit). */
+export const PROVISION_FAILED_PATTERN = '"django-tiers-provision" "FAILED (exit"';
+
 /**
  * The first rung: one Debian VM running nginx, gunicorn under supervisor,
  * PostgreSQL, Redis and the task worker. IMDSv2 only, encrypted gp3 root,
@@ -280,6 +294,7 @@ export class SingleBox extends Component {
     const { role, profile, accessPolicy, ssmCore } = serverInstanceRole(this, {
       description: "django-tiers single box: reads its own secrets, parameters and releases; writes its backups and logs",
       access: args.access,
+      rolloutOutputPrefix: ROLLOUT_OUTPUT_PREFIX,
       configParameterArn: config.parameterArn,
       logGroupArn: logGroup.arn,
       transform: args.transform?.role,
@@ -353,12 +368,39 @@ export class SingleBox extends Component {
       parameters: {
         // The versions in the comment are what make SSM re-run it: a new release, secret generation or configuration.
         commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}${colorList}; secrets: ${args.secretsGeneration ?? "initial"}${certificateList}; config: ${config.version}`,
-        executionTimeout: "1800",
+        executionTimeout: String(ROLLOUT_EXECUTION_SECONDS),
       },
       complianceSeverity: "HIGH",
       maxConcurrency: "1",
       maxErrors: "0",
-    }, undefined, { dependsOn: [eip] });
+      // The box's own output of each run (stdout and stderr, as the provisioning log has them), under
+      // s3://<artifacts bucket>/rollout/single-box/ (per instance and run): the reason of a failed rollout.
+      outputLocation: { s3BucketName: a.artifactsBucket, s3KeyPrefix: ROLLOUT_OUTPUT_PREFIX.replace(/\/$/, ""), s3Region: region },
+      // `pulumi up` waits for the run to report Success and fails otherwise. The provider waits only when it
+      // creates the association, so a change of its parameters (every rollout) creates a new one (replaceOnChanges).
+      waitForSuccessTimeoutSeconds: ROLLOUT_WAIT_SECONDS,
+    }, undefined, { dependsOn: [eip], replaceOnChanges: ["parameters"] });
+
+    // Every failed run of the provisioning script (first boot, a rollout, the cron `tls`) ends with a
+    // "FAILED (exit N)" line in provision.log, which the CloudWatch agent ships to the box's log group.
+    const rolloutFailures = this.child(aws.cloudwatch.LogMetricFilter, "rollout-failures", {
+      logGroupName: logGroup.name,
+      pattern: PROVISION_FAILED_PATTERN,
+      metricTransformation: { namespace: ROLLOUT_METRIC_NAMESPACE, name: `${name}-provision-failures`, value: "1", unit: "Count" },
+    });
+    this.child(aws.cloudwatch.MetricAlarm, "rollout-failed", {
+      alarmDescription: `A provisioning run on the single box ${name} failed (a rollout, or the first boot): its lines are in the log group ${logGroupName} (stream provision) and under s3://<artifacts bucket>/${ROLLOUT_OUTPUT_PREFIX}`,
+      namespace: ROLLOUT_METRIC_NAMESPACE,
+      metricName: rolloutFailures.metricTransformation.name,
+      statistic: "Sum",
+      period: 60,
+      evaluationPeriods: 1,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: [args.alertTopicArn],
+      tags: stackTags(),
+    });
 
     this.instanceId = instance.id;
     this.publicIp = eip.publicIp;

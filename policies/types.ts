@@ -46,6 +46,8 @@ export interface PlannedResource {
     retainOnDelete: boolean;
     deleteBeforeReplace: boolean;
     ignoreChanges: string[];
+    /** Inputs whose change replaces the resource, besides those the provider's schema says (REPLACED_ON_CHANGE). */
+    replaceOnChanges?: string[];
     aliases: number;
     provider: string;
     dependsOn: string[];

@@ -335,6 +335,39 @@ describe("SingleBox", () => {
       /^\/usr\/local\/sbin\/django-tiers-provision fetch configure release verify # releases: mysite=abc123; secrets: initial; config: [0-9a-f]{12}$/,
     );
   });
+
+  it("makes `pulumi up` wait for each rollout's Success, with the box's output in the artifacts bucket", () => {
+    const rollout = named(engine.resources, "sb-rollout");
+    expect(rollout.inputs).toMatchObject({
+      waitForSuccessTimeoutSeconds: 3600,
+      parameters: { executionTimeout: "1800" },
+      outputLocation: { s3BucketName: "artifacts", s3KeyPrefix: "rollout/single-box", s3Region: "us-east-1" },
+    });
+    // The provider waits only on create: a new command (every rollout) must create a new association.
+    expect(rollout.options.replaceOnChanges).toEqual(["parameters"]);
+    const statements = json(named(engine.resources, "sb-access").inputs.policy).Statement;
+    expect(statements.find((s: any) => s.Sid === "WriteRolloutOutput")).toMatchObject({
+      Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::artifacts/rollout/single-box/*"],
+    });
+  });
+
+  it("alarms on a failed provisioning run, from the FAILED line the box ships to its log group", () => {
+    const filter = named(engine.resources, "sb-rollout-failures");
+    expect(filter.inputs).toMatchObject({
+      logGroupName: "/django-tiers/django-tiers/dev/sb",
+      pattern: '"django-tiers-provision" "FAILED (exit"',
+      metricTransformation: { namespace: "DjangoTiers/Rollout", name: "sb-provision-failures", value: "1" },
+    });
+    expect(named(engine.resources, "sb-rollout-failed").inputs).toMatchObject({
+      namespace: "DjangoTiers/Rollout",
+      metricName: "sb-provision-failures",
+      statistic: "Sum",
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      alarmActions: ["arn:aws:sns:us-east-1:123456789012:alerts"],
+    });
+  });
 });
 
 describe("Alerts", () => {
