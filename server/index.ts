@@ -7,6 +7,7 @@ import { renderBackupFiles } from "./backup";
 import { APPLY_CONFIG, APPLY_CONFIG_PY } from "./box-config";
 import { gzipUserData, renderCloudConfig } from "./cloud-init";
 import { renderCloudWatchAgentFiles } from "./cloudwatch-agent";
+import { renderSsmAgentFiles } from "./ssm-agent";
 import { renderColorsFiles } from "./colors";
 import { renderDjangoEnvFiles } from "./django-env";
 import { renderGunicornFile } from "./gunicorn";
@@ -49,6 +50,7 @@ export { shellQuote } from "./quote";
 export { APPLY_CONFIG, boxConfigKey, boxConfigVersion, renderBoxConfig } from "./box-config";
 export { AGENT_METRICS, CLOUDWATCH_AGENT_CONFIG, renderCloudWatchAgentConfig, shippedLogs } from "./cloudwatch-agent";
 export { CLOUDWATCH_AGENT_KEY_FINGERPRINT, CLOUDWATCH_AGENT_KEY_URL, CLOUDWATCH_AGENT_SH } from "./cloudwatch-agent";
+export { SSM_AGENT_KEY, SSM_AGENT_KEY_FINGERPRINT, SSM_AGENT_PUBLIC_KEY, SSM_AGENT_SH, SSM_AGENT_VERSION } from "./ssm-agent";
 export type { BoxSpecWithCloudWatch, CloudWatchAgentSettings, ShippedLog } from "./cloudwatch-agent";
 
 /** Every file of the box, validated and in a stable order. Throws BoxSpecError on a bad spec. */
@@ -73,6 +75,8 @@ export function renderBox(spec: BoxSpec): RenderedFile[] {
     ...renderBackupFiles(spec),
     // Only when the spec names the box's log group (the proposed BoxSpec.cloudWatch).
     ...renderCloudWatchAgentFiles(spec),
+    // AWS's key for the SSM Agent's package, which phase install checks.
+    ...renderSsmAgentFiles(),
     { path: APPLY_CONFIG, mode: "0644", owner: "root:root", content: APPLY_CONFIG_PY },
   ];
   const seen = new Set<string>();

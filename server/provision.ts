@@ -17,6 +17,7 @@ import {
 } from "./paths";
 import { APPLY_CONFIG } from "./box-config";
 import { CLOUDWATCH_AGENT_SH } from "./cloudwatch-agent";
+import { SSM_AGENT_SH } from "./ssm-agent";
 import { colorsHeader, COLORS_SH } from "./colors";
 import { originCertificateHeader, ORIGIN_CERTIFICATE_SH } from "./origin-certificate";
 import { bashArray, bashAssoc, shellQuote } from "./quote";
@@ -28,6 +29,8 @@ export function provisionPackages(spec: BoxSpec): string[] {
     "ca-certificates", "curl", "nginx", "supervisor", "python3", "python3-venv",
     "python3-pip", "python3-gunicorn", "python3-psycopg2", "python3-redis", "python3-django-redis", "logrotate", "cron",
     "unattended-upgrades",
+    // gpg checks the signatures of AWS's agent packages (ssm-agent.ts, cloudwatch-agent.ts); Debian 13's apt uses sqv, not gpg.
+    "gpg",
     // Debian's Django ships the admin's jQuery as a symlink into libjs-jquery, only
     // a Recommends: without it (--no-install-recommends) collectstatic fails on the
     // dangling link for every project that installs django.contrib.admin.
@@ -723,10 +726,13 @@ SQL
   log "$app: database $app ready on $DB_HOST"
 }
 
+${SSM_AGENT_SH}
 phase_install() {
   local app
   ensure_django
   ensure_packages "\${PACKAGES[@]}"
+  # What the rollout association and Session Manager need to reach this box.
+  ensure_ssm_agent
   ensure_users
   # Files of the configuration document owned by app users went to root while
   # those users did not exist (first boot): give them their owners now.
@@ -1198,6 +1204,31 @@ ${ifColored("  read_colors\n")}  for app in "\${APPS[@]}"; do
 }
 
 ${ifColored(`${COLORS_SH}\n`)}# ---- main ----------------------------------------------------------------------
+# First boot can start before the instance has a way out: a single box's only
+# public address is its Elastic IP, associated after the instance runs, and a
+# fleet server goes out through the NAT route. Phase fetch (AWS's APIs),
+# phase install (Debian's mirror, the SSM Agent's bucket) and certbot's
+# HTTP-01 challenge all need it, and a failed first boot is not retried. So a
+# run with no phase given (cloud-init's) first waits, at most
+# NETWORK_TIMEOUT seconds, until an HTTPS request to the region's SSM
+# endpoint gets an answer (any HTTP status: the route works). IMDS is
+# link-local and answers from the start.
+wait_for_route_out() {
+  local probe=\${DJANGO_TIERS_NETWORK_PROBE:-https://ssm.$REGION.amazonaws.com/} start=$SECONDS next=0
+  local timeout=\${DJANGO_TIERS_NETWORK_TIMEOUT:-900}
+  until curl -sS -o /dev/null --connect-timeout 5 --max-time 10 "$probe" 2>/dev/null; do
+    if ((SECONDS - start >= timeout)); then
+      die "no route out after \${timeout}s: $probe does not answer (is the Elastic IP associated, or the NAT route in place?)"
+    fi
+    if ((SECONDS - start >= next)); then
+      log "waiting for a route out: $probe does not answer yet ($((SECONDS - start))s of \${timeout}s; the Elastic IP or NAT route may not be in place yet)"
+      next=$((next + 30))
+    fi
+    sleep 2
+  done
+  log "route out: $probe answers after $((SECONDS - start))s"
+}
+
 run_phase() {
   local start=$SECONDS
   phase=$1
@@ -1260,6 +1291,9 @@ ${ifColored(`  if [[ \${requested[*]} == colors ]]; then
   fi
 
   log "phases: \${requested[*]} ($PROJECT/$STACK, $ENVIRONMENT, $ROLE\${COLOR:+ $COLOR})"
+  if (($# == 0)); then
+    wait_for_route_out
+  fi
   for p in "\${requested[@]}"; do
     run_phase "$p"
   done

@@ -28,6 +28,7 @@ import {
 import type { Check, Finding, PlanUnderTest } from "../types";
 import { asNumber } from "../values";
 import { applicationLoadBalancers } from "./alb";
+import { rolloutReachesServer } from "./rollout";
 
 const NO_FILES = "no server files rendered in this plan";
 
@@ -527,4 +528,5 @@ export const SERVER_FILE_CHECKS: Check[] = [
   djangoEnvProduction,
   djangoCsrfTrustedOrigins,
   serverFilesNoSecrets,
+  rolloutReachesServer,
 ];

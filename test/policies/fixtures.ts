@@ -7,6 +7,7 @@
 import { CLOUDFLARE_RANGES, MANAGED_SECURITY_HEADERS_POLICY } from "../../policies/checks/cdn";
 import { T } from "../../policies/resource-types";
 import { type PlannedResource, type PlanUnderTest, SecretValue } from "../../policies/types";
+import { renderSsmAgentFiles, SSM_AGENT_SH } from "../../server/ssm-agent";
 import type { RenderedFile } from "../../server/types";
 
 export const ACCOUNT = "123456789012";
@@ -669,7 +670,9 @@ autorestart=true
       ].join("\n"),
       "0640",
     ),
-    file("/usr/local/sbin/django-tiers-provision", "#!/bin/bash\nset -euo pipefail\necho provisioning\n", "0755"),
+    // The SSM Agent's part as rendered (rollout-reaches-server reads it), and AWS's key beside it.
+    file("/usr/local/sbin/django-tiers-provision", `#!/bin/bash\nset -euo pipefail\n${SSM_AGENT_SH}\nphase_install() {\n  ensure_ssm_agent\n}\n`, "0755"),
+    ...renderSsmAgentFiles(),
   ];
 }
 

@@ -18,7 +18,7 @@ export DEBIAN_FRONTEND=noninteractive
 readonly PACKAGES=(
   nginx shellcheck supervisor gunicorn cloud-init logrotate openssl postgresql
   python3-psycopg2 python3-redis python3-django-redis python3-celery python3-rq
-  systemd
+  systemd gpg
 )
 readonly DJANGO_MIN=4.2
 

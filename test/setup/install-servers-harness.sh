@@ -16,7 +16,7 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-readonly PACKAGES=(debootstrap iproute2 curl wrk util-linux procps psmisc ca-certificates openssl haproxy)
+readonly PACKAGES=(debootstrap iproute2 curl wrk util-linux procps psmisc ca-certificates openssl haproxy gpg)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
