@@ -54,7 +54,8 @@ function fakePem(label: string, body: string): string {
 function computedState(type: string, name: string, inputs: Record<string, any>, region: string): Record<string, unknown> {
   const [pkg, mod] = type.split(":");
   const service = (mod ?? "").split("/")[0];
-  const arn = `arn:aws:${service}:${region}:${MOCK_ACCOUNT}:${name}`;
+  // @pulumi/aws 7 takes a per-resource `region` (CloudFront's certificate and WAF in us-east-1): its ARN says that region.
+  const arn = `arn:aws:${service}:${inputs.region ?? region}:${MOCK_ACCOUNT}:${name}`;
   const state: Record<string, unknown> = { ...inputs };
   if (pkg === "aws") {
     state.arn = inputs.arn ?? arn;

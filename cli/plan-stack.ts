@@ -7,6 +7,8 @@ import { createHash } from "crypto";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { runChecks, summarize } from "../policies";
+import { ConformanceReport, checkConformance, notChecked } from "../policies/conformance/check";
+import { awsModels } from "./aws-models";
 import { CheckResult, PlannedResource, Relaxation, SecretValue, UNKNOWN } from "../policies/types";
 import { deploymentsInProcess } from "../tiers";
 import { CostEstimate, estimateCost } from "./estimates/cost";
@@ -26,6 +28,8 @@ export interface PlanReport {
   relaxations: Relaxation[];
   checks: CheckResult[];
   summary: ReturnType<typeof summarize>;
+  /** Every planned input against AWS's API models and documented rules (policies/conformance/). */
+  conformance: ConformanceReport;
   /** Monthly cost per resource and in total (cli/estimates/cost.ts). */
   cost: CostEstimate;
   /** The critical path of a first `pulumi up` (cli/estimates/deploy-time.ts). */
@@ -84,9 +88,15 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
     relaxations: deployment.relaxations,
     checks,
     summary: summarize(checks),
+    conformance: conformanceOf(engine.resources, region),
     cost: estimateCost(engine.resources, region),
     deployTime: estimateDeployTime(engine.resources),
   };
+}
+
+function conformanceOf(resources: PlannedResource[], region: string): ConformanceReport {
+  const models = awsModels();
+  return "reason" in models ? notChecked(models.reason) : checkConformance(resources, region, models);
 }
 
 /** A resource's inputs made printable: secrets hidden, unknowns and assets named. */

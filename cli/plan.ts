@@ -2,12 +2,14 @@
  * `npm run plan -- --stack dev [--json]`: what `pulumi up` would create for
  * a stack, with no credentials and no Pulumi CLI.
  *
- * Exit codes: 0 planned and every policy check passes (or is relaxed or not
- * applicable); 1 a policy check fails; 2 invalid config or usage.
+ * Exit codes: 0 planned, every policy check passes (or is relaxed or not
+ * applicable) and no input breaks AWS's rules; 1 a policy check fails or
+ * the AWS conformance check finds an error; 2 invalid config or usage.
  */
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { formatResults } from "../policies";
+import { formatConformance } from "../policies/conformance/check";
 import type { PlannedResource } from "../policies/types";
 import { formatCost } from "./estimates/cost";
 import { formatDeployTime } from "./estimates/deploy-time";
@@ -108,6 +110,8 @@ export function formatReport(report: PlanReport): string {
   const s = report.summary as Record<string, number>;
   out.push(`Policy checks: ${Object.entries(s).map(([k, v]) => `${v} ${k}`).join(", ")}`);
   out.push(formatResults(report.checks));
+  out.push("");
+  out.push(...formatConformance(report.conformance));
   return out.join("\n");
 }
 
@@ -179,7 +183,8 @@ async function main(): Promise<void> {
     : args.json
       ? JSON.stringify({ ...report, resources: report.resources.map((r) => ({ ...r, inputs: printable(r.inputs, args.secretDigests) })) }, null, 2)
       : formatReport(report);
-  exitAfterWriting(text, report.checks.some((c) => c.status === "fail") ? 1 : 0);
+  const failed = report.checks.some((c) => c.status === "fail") || report.conformance.errors.length > 0;
+  exitAfterWriting(text, failed ? 1 : 0);
 }
 
 /** Plans the same stack with other settings in a fresh process (one stack program per process). */
