@@ -227,7 +227,7 @@ export function edgeIngress(restrictTo: LoadBalancerArgs["restrictTo"]): {
   description: string;
 }[] {
   if (restrictTo === "cloudfront") {
-    return [{ role: "in-https-cloudfront", port: 443, source: { cloudfront: true }, description: "HTTPS from CloudFront's origin-facing servers only" }];
+    return [{ role: "in-https-cloudfront", port: 443, source: { cloudfront: true }, description: "HTTPS from the CloudFront origin-facing servers only" }];
   }
   if (restrictTo === "cloudflare") {
     return CLOUDFLARE_RANGES.map((cidr) => ({
@@ -348,7 +348,7 @@ export class LoadBalancer extends Component {
       fromPort: port,
       toPort: port,
       cidrIpv4: args.vpcCidr,
-      description: `HTTP to the fleets' nginx (port ${port}) inside the VPC`,
+      description: `HTTP to the nginx of the fleets (port ${port}) inside the VPC`,
       tags: stackTags(),
     });
 

@@ -166,9 +166,10 @@ export function boxIngress(restrictTo: SingleBoxArgs["restrictTo"]): {
  * go to the VPC's link-local resolver and time service, which security
  * groups do not filter.
  */
+// Descriptions use EC2's character set: no apostrophes (policies/conformance/rules.ts).
 export const SINGLE_BOX_EGRESS = [
   { role: "out-http", port: 80, description: "HTTP to Debian mirrors" },
-  { role: "out-https", port: 443, description: "HTTPS to AWS APIs, Debian security and Let's Encrypt" },
+  { role: "out-https", port: 443, description: "HTTPS to AWS APIs, Debian security and Lets Encrypt ACME" },
 ] as const;
 
 /** The box's status-check alarms and what EC2 does when they fire. */
