@@ -17,6 +17,19 @@ export interface StackKeyArgs {
    * @default false
    */
   allowCloudFront?: boolean;
+  /**
+   * Let EC2 Auto Scaling's service-linked role (`AWSServiceRoleForAutoScaling`)
+   * use the key: launch templates encrypt their volumes with it, and Auto
+   * Scaling launches (and attaches volumes) as that role, which no IAM policy
+   * of ours can grant. Without it every launch fails with
+   * `Client.InternalError` (EC2 Auto Scaling user guide, "Required AWS KMS key
+   * policy for use with encrypted volumes"). KMS refuses a policy naming a
+   * role that does not exist: an account that never had an Auto Scaling
+   * group creates it once with `aws iam create-service-linked-role
+   * --aws-service-name autoscaling.amazonaws.com` (docs/runbooks/first-deploy.md).
+   * @default false
+   */
+  allowAutoScaling?: boolean;
   transform?: { key?: Transform<aws.kms.KeyArgs> };
 }
 
@@ -76,6 +89,7 @@ export class StackKey extends Component {
                 Condition: { ArnLike: { "aws:SourceArn": `arn:${part}:cloudfront::${accountId}:distribution/*` } },
               }]
             : []),
+          ...(args.allowAutoScaling ? autoScalingStatements(`arn:${part}:iam::${accountId}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`) : []),
         ],
       }),
     );
@@ -87,7 +101,7 @@ export class StackKey extends Component {
       tags: stackTags(),
     }, args.transform?.key);
     const alias = this.child(aws.kms.Alias, "alias", {
-      name: `alias/django-tiers/${pulumi.getProject()}/${pulumi.getStack()}`,
+      name: keyAliasName(pulumi.getProject(), pulumi.getStack()),
       targetKeyId: key.keyId,
     });
     this.arn = key.arn;
@@ -95,4 +109,36 @@ export class StackKey extends Component {
     this.nodes = { key, alias };
     this.registerOutputs({ arn: this.arn });
   }
+}
+
+/** The two statements AWS's EC2 Auto Scaling guide requires for encrypted volumes ("Required AWS KMS key policy for use with encrypted volumes"). */
+function autoScalingStatements(serviceLinkedRoleArn: string): object[] {
+  return [
+    {
+      Sid: "AutoScalingUsesKeyForEncryptedVolumes",
+      Effect: "Allow",
+      Principal: { AWS: serviceLinkedRoleArn },
+      Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+      Resource: "*",
+    },
+    {
+      Sid: "AutoScalingAttachesEncryptedVolumes",
+      Effect: "Allow",
+      Principal: { AWS: serviceLinkedRoleArn },
+      Action: "kms:CreateGrant",
+      Resource: "*",
+      Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
+    },
+  ];
+}
+
+/**
+ * The stack key's alias. KMS takes only `[a-zA-Z0-9:/_-]` in alias names
+ * (CreateAlias, AliasName), while Pulumi project and stack names may hold
+ * dots: a dot becomes "_". Names without one are unchanged, so no existing
+ * stack's alias is renamed.
+ */
+export function keyAliasName(project: string, stack: string): string {
+  const safe = (s: string) => s.replace(/[^a-zA-Z0-9:/_-]/g, "_");
+  return `alias/django-tiers/${safe(project)}/${safe(stack)}`;
 }

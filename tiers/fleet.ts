@@ -74,6 +74,8 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
   const f = deployFoundation(s, opts, {
     releaseVersion: built,
     releaseChannels: { blue: plan.blue.release, green: plan.green.release },
+    // The fleets' launch templates encrypt their volumes with the stack key.
+    allowAutoScaling: true,
     logsPolicyStatements: (bucketArn) =>
       pulumi.all([account.accountId, aws.getRegionOutput({}, opts).region]).apply(([accountId, regionName]) => [
         albLogDeliveryStatement(bucketArn, ALB_LOG_PREFIX, accountId, regionName),

@@ -63,6 +63,8 @@ export interface FoundationOptions {
   filesPolicyStatements?: PolicyStatements;
   /** Let CloudFront decrypt with the stack key (it reads the encrypted file buckets). */
   allowCloudFront?: boolean;
+  /** Let EC2 Auto Scaling's service-linked role use the stack key (its groups launch encrypted volumes). */
+  allowAutoScaling?: boolean;
   /** The version label of every app's release (instead of releaseVersion or each folder's hash). */
   releaseVersion?: string;
   /** Release pointers per channel (the blue and green fleets) and the version each runs. */
@@ -81,7 +83,10 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
     notes.push("No NAT gateway: private subnets have no route to the internet. Nothing runs in them on this tier (the box is in a public subnet behind its security group); turn on natGateway (about $33/month) before putting servers there.");
   }
 
-  const key = new StackKey("key", extra.allowCloudFront ? { allowCloudFront: true } : {}, opts);
+  const key = new StackKey("key", {
+    ...(extra.allowCloudFront ? { allowCloudFront: true } : {}),
+    ...(extra.allowAutoScaling ? { allowAutoScaling: true } : {}),
+  }, opts);
   const alerts = new Alerts("alerts", { kmsKeyArn: key.arn, email: s.alertEmail }, opts);
   if (!s.alertEmail) notes.push("No alertEmail: alarms go to the stack's SNS topic (output alertTopicArn) with no subscriber yet.");
   const artifacts = new Artifacts("artifacts", {
@@ -134,6 +139,9 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
         ...(extra.filesPolicyStatements ? { extraPolicyStatements: extra.filesPolicyStatements } : {}),
       }, opts)
     : undefined;
+  if (database && !database.performanceInsights) {
+    notes.push(`Performance Insights is off: RDS does not support it for ${database.engine} on ${s.database!.instanceClass} (a class from db.t4g.medium or db.t3.medium up has it).`);
+  }
   if (database && !s.highAvailability) {
     notes.push("The RDS database has no standby (highAvailability off): an AZ outage or instance failure stops it until AWS replaces it; backups keep the data.");
   }
