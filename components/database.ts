@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { Component, Transform, serviceSecurityGroup, stackTags } from "./component";
+import { performanceInsightsSupported } from "../policies/conformance/rules";
 
 export type DatabaseEngine = "postgres" | "mysql" | "mariadb";
 
@@ -124,6 +125,8 @@ export class Database extends Component {
   public readonly instanceId: pulumi.Output<string>;
   public readonly instanceArn: pulumi.Output<string>;
   public readonly securityGroupId: pulumi.Output<string>;
+  /** Performance Insights is on: wherever RDS supports it for the engine and instance class. */
+  public readonly performanceInsights: boolean;
   /** The master password, a Pulumi secret: keep it in Secrets Manager for the servers, nowhere else. */
   public readonly password: pulumi.Output<string>;
   public readonly nodes: {
@@ -146,6 +149,7 @@ export class Database extends Component {
     if (args.subnetIds.length < 2) throw new Error(`Database ${name}: subnetIds must name subnets in at least two availability zones`);
     this.engine = engine;
     this.port = spec.port;
+    this.performanceInsights = performanceInsightsSupported(engine, args.instanceClass ?? "db.t4g.micro");
     this.username = args.username ?? "django";
 
     const securityGroup = serviceSecurityGroup(this, {
@@ -199,9 +203,9 @@ export class Database extends Component {
       autoMinorVersionUpgrade: true,
       allowMajorVersionUpgrade: false,
       enabledCloudwatchLogsExports: spec.logExports,
-      performanceInsightsEnabled: true,
-      performanceInsightsKmsKeyId: args.kmsKeyArn,
-      performanceInsightsRetentionPeriod: 7,
+      // RDS refuses Performance Insights for MySQL and MariaDB on the smallest classes.
+      performanceInsightsEnabled: this.performanceInsights,
+      ...(this.performanceInsights ? { performanceInsightsKmsKeyId: args.kmsKeyArn, performanceInsightsRetentionPeriod: 7 } : {}),
       caCertIdentifier: "rds-ca-rsa2048-g1",
       applyImmediately: false,
       tags: stackTags(),

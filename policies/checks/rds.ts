@@ -6,6 +6,7 @@ import { eachResource, notApplicable, ofType, prodOnly, resolve } from "../plan-
 import { T } from "../resource-types";
 import type { Check, PlannedResource, PlanUnderTest } from "../types";
 import { asArray, asBool, asNumber, asRecord, asString, asStrings, isSecret, isUnknown, plain, walkStrings } from "../values";
+import { performanceInsightsSupported } from "../conformance/rules";
 
 const NO_RDS = "no RDS instance in this plan";
 
@@ -163,14 +164,21 @@ export const rdsAutoMinorUpgrade: Check = {
     rdsCheck(plan, (db) => [asBool(db.inputs.autoMinorVersionUpgrade) === false && "autoMinorVersionUpgrade is false"]),
 };
 
-/** Performance Insights on. Refs: CKV_AWS_353. */
+/** Performance Insights on, where RDS supports it for the engine and class (MySQL and MariaDB: not on the smallest classes). Refs: CKV_AWS_353. */
 export const rdsPerformanceInsights: Check = {
   id: "rds-performance-insights",
   title: "RDS Performance Insights is enabled",
   refs: ["CKV_AWS_353"],
   description: "Without it, finding the query behind a load spike means guessing.",
-  run: (plan) =>
-    rdsCheck(plan, (db) => [asBool(db.inputs.performanceInsightsEnabled) !== true && "performanceInsightsEnabled is not true"]),
+  run(plan) {
+    const dbs = ofType(plan, T.rdsInstance);
+    if (!dbs.length) return notApplicable(NO_RDS);
+    const supported = dbs.filter((db) => performanceInsightsSupported(engineOf(db), asString(db.inputs.instanceClass) ?? ""));
+    if (!supported.length) {
+      return notApplicable(`RDS does not support Performance Insights for ${dbs.map((db) => `${engineOf(db)} on ${asString(db.inputs.instanceClass)}`).join(", ")} (a larger class has it)`);
+    }
+    return eachResource(supported, (db) => [asBool(db.inputs.performanceInsightsEnabled) !== true && "performanceInsightsEnabled is not true"]);
+  },
 };
 
 /** Performance Insights data (which includes query text) encrypted with a customer key. Refs: CKV_AWS_354. */
