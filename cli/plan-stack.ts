@@ -49,7 +49,10 @@ export interface PlanOptions {
 export async function planStack(opts: PlanOptions): Promise<PlanReport> {
   const stackConfig = readStackConfig(opts.projectDir, opts.stack);
   const config = { ...stackConfig.config, ...(opts.overrides ?? {}) };
-  const region = String(config["aws:region"] ?? "us-east-1");
+  // No default region: the stack program refuses a missing aws:region (config/validate.ts regionProblems).
+  const region = String(config["aws:region"] ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "");
+  // Found (or installed) before the program runs: the settings check instance types against them too.
+  const models = awsModels();
   const engine = installMockEngine({ project: stackConfig.project, stack: opts.stack, region });
   setConfig(config, stackConfig.secretKeys);
 
@@ -88,15 +91,10 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
     relaxations: deployment.relaxations,
     checks,
     summary: summarize(checks),
-    conformance: conformanceOf(engine.resources, region),
+    conformance: "reason" in models ? notChecked(models.reason) : checkConformance(engine.resources, region, models),
     cost: estimateCost(engine.resources, region),
     deployTime: estimateDeployTime(engine.resources),
   };
-}
-
-function conformanceOf(resources: PlannedResource[], region: string): ConformanceReport {
-  const models = awsModels();
-  return "reason" in models ? notChecked(models.reason) : checkConformance(resources, region, models);
 }
 
 /** A resource's inputs made printable: secrets hidden, unknowns and assets named. */

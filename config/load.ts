@@ -3,7 +3,7 @@
  * only place the stack program touches `pulumi.Config` for its own settings.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Settings, validateSettings } from "./validate";
+import { Settings, SettingsError, regionProblems, validateSettings } from "./validate";
 
 /**
  * The stack's settings, validated. Throws `SettingsError` (naming every bad
@@ -13,8 +13,17 @@ export function loadSettings(opts: { projectDir: string; knownChecks?: readonly 
   const project = pulumi.getProject();
   const prefix = `${project}:`;
   const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+  const all = pulumi.runtime.allConfig();
+  for (const [key, value] of Object.entries(all)) {
     if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
   }
-  return validateSettings(raw, { project, stack: pulumi.getStack(), projectDir: opts.projectDir, knownChecks: opts.knownChecks });
+  const region = regionProblems(all);
+  try {
+    const settings = validateSettings(raw, { project, stack: pulumi.getStack(), projectDir: opts.projectDir, knownChecks: opts.knownChecks });
+    if (region.length) throw new SettingsError(project, region);
+    return settings;
+  } catch (e) {
+    if (e instanceof SettingsError && region.length && !e.problems.includes(region[0])) throw new SettingsError(project, [...region, ...e.problems]);
+    throw e;
+  }
 }

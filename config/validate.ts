@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { ALL_CHECKS } from "../policies";
+import { AwsModels, findModelDir } from "../policies/conformance/models";
 import { PRESETS } from "./presets";
 import { ENVIRONMENTS, SETTINGS, SettingKey, SettingSpec, TIERS, Tier } from "./settings";
 
@@ -126,7 +127,9 @@ export class SettingsError extends Error {
           .map((p) => {
             const given = p.given === undefined ? "not set" : `got ${JSON.stringify(p.given)}`;
             const allowed = p.allowed ? ` Allowed: ${p.allowed}.` : "";
-            return `  - ${namespace}:${p.setting} (${given}): ${p.message}.${allowed}`;
+            // Settings of other namespaces (aws:region) are named whole.
+            const key = p.setting.includes(":") ? p.setting : `${namespace}:${p.setting}`;
+            return `  - ${key} (${given}): ${p.message}.${allowed}`;
           })
           .join("\n"),
     );
@@ -206,7 +209,8 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
 
   for (const key of Object.keys(raw)) {
     if (!(known as string[]).includes(key)) {
-      problems.push({ setting: key, given: raw[key], message: "is not a setting of this project", allowed: known.join(", ") });
+      const near = closest(key, known);
+      problems.push({ setting: key, given: raw[key], message: `is not a setting of this project${near ? ` (did you mean ${near}?)` : ""}`, allowed: known.join(", ") });
     }
   }
 
@@ -376,6 +380,33 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   }
   const cacheMode = v.cache === "auto" ? (preset.front === "alb" ? "elasticache" : "on-box") : v.cache;
 
+  // Settings this tier would ignore are errors: the stack would not do what they say.
+  const defaults0 = (key: SettingKey) => raw[key] === undefined || JSON.stringify(coerceConfigValue(raw[key])) === JSON.stringify((SETTINGS[key] as SettingSpec).default);
+  if (preset.database !== "rds") {
+    for (const key of ["databaseEngine", "databaseVersion", "databaseInstanceClass", "databaseStorageGb", "databaseMaxStorageGb"] as SettingKey[]) {
+      if (!defaults0(key)) problem(key, `applies to tiers with RDS only (external-db and up); this stack's tier is ${v.tier}, whose database runs on the box`, "leave it unset, or tier: external-db or higher");
+    }
+  }
+  if (cacheMode !== "elasticache" && !defaults0("cacheNodeType")) {
+    problem("cacheNodeType", "applies only with the cache on ElastiCache (cache: elasticache, or the load-balanced tier); this stack's cache is on the box", "leave it unset, or cache: elasticache");
+  }
+  if (preset.database !== "rds" && cacheMode !== "elasticache" && !defaults0("highAvailability")) {
+    problem("highAvailability", `adds standbys to RDS and ElastiCache, and this stack has neither (tier ${v.tier}, cache on the box)`, "leave it unset, or a tier with RDS, or cache: elasticache");
+  }
+
+  // Types and classes that do not exist, against AWS's EC2 model where it is installed (policies/conformance/).
+  const ec2Types = ec2InstanceTypes();
+  if (ec2Types) {
+    const exists = (t: string) => ec2Types.includes(t);
+    const unknownType = (setting: string, given: string, what: string, strip = "") =>
+      problem(setting, `${given} is not ${what}${strip ? ` (${given.slice(strip.length)} is not an EC2 instance type, which ${what}s follow)` : ""}${closestHint(given.slice(strip.length), ec2Types, strip)}`, SETTINGS[setting as SettingKey].allowed);
+    if (!exists(v.instanceType)) unknownType("instanceType", v.instanceType, "an EC2 instance type");
+    if (preset.front === "alb" && v.taskWorker !== "none" && !exists(v.workerInstanceType)) unknownType("workerInstanceType", v.workerInstanceType, "an EC2 instance type");
+    // RDS and ElastiCache classes are EC2 types behind a prefix; their models carry no list of their own.
+    if (preset.database === "rds" && !exists(v.databaseInstanceClass.replace(/^db\./, ""))) unknownType("databaseInstanceClass", v.databaseInstanceClass, "an RDS instance class", "db.");
+    if (cacheMode === "elasticache" && !exists(v.cacheNodeType.replace(/^cache\./, ""))) unknownType("cacheNodeType", v.cacheNodeType, "an ElastiCache node type", "cache.");
+  }
+
   // The load-balanced tier: fleets, promotion, CDN and the task queue.
   const defaults = (key: SettingKey) => raw[key] === undefined || JSON.stringify(coerceConfigValue(raw[key])) === JSON.stringify((SETTINGS[key] as SettingSpec).default);
   const fleetOnly: SettingKey[] = [
@@ -477,4 +508,51 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     cdn: v.cdn,
     taskQueue,
   };
+}
+
+/** EC2's instance types from AWS's model, when the models are installed (undefined otherwise: the format check stands). */
+function ec2InstanceTypes(): string[] | undefined {
+  const dir = findModelDir();
+  return dir ? new AwsModels(dir).enumOf("ec2", "InstanceType") : undefined;
+}
+
+/** Edit distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length][b.length];
+}
+
+/** The known name nearest to a misspelt one (case-insensitive), if it is near enough to be meant. */
+export function closest(given: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const dist = distance(given.toLowerCase(), k.toLowerCase());
+    if (dist < bestDistance) [best, bestDistance] = [k, dist];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(given.length / 3)) ? best : undefined;
+}
+
+function closestHint(given: string, known: readonly string[], prefix: string): string {
+  const near = closest(given, known);
+  return near ? `; did you mean ${prefix}${near}?` : "";
+}
+
+/**
+ * The stack's AWS region: `aws:region`, or the AWS_REGION / AWS_DEFAULT_REGION
+ * the provider would read. None is an error: the stack never assumes one.
+ */
+export function regionProblems(config: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): SettingsProblem[] {
+  const region = config["aws:region"] ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (region === undefined || region === "") {
+    return [{ setting: "aws:region", given: undefined, message: "is required: the stack deploys to the region it names and assumes none", allowed: "an AWS region such as us-east-1 or eu-west-1 (pulumi config set aws:region <region>, or AWS_REGION in the environment)" }];
+  }
+  if (typeof region !== "string" || !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) {
+    return [{ setting: "aws:region", given: region, message: "is not an AWS region name", allowed: "an AWS region such as us-east-1 or eu-west-1" }];
+  }
+  return [];
 }

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SETTINGS, SettingsError, coerceConfigValue, developmentModuleNote, discoverDjangoProject, validateSettings } from "../../config";
+import { closest, regionProblems } from "../../config/validate";
 
 const projectDir = path.resolve(__dirname, "../..");
 const ctx = { project: "django-tiers", stack: "dev", projectDir, knownChecks: ["ec2-imdsv2", "secrets-rotation"] };
@@ -85,7 +86,7 @@ describe("validateSettings: a good config", () => {
   it("turns standbys on in prod unless told otherwise", () => {
     expect(validateSettings(base, { ...ctx, stack: "prod" }).highAvailability).toBe(true);
     expect(validateSettings(base, ctx).highAvailability).toBe(false);
-    expect(validateSettings({ ...base, highAvailability: "off" }, { ...ctx, stack: "prod" }).highAvailability).toBe(false);
+    expect(validateSettings({ ...base, tier: "external-db", highAvailability: "off" }, { ...ctx, stack: "prod" }).highAvailability).toBe(false);
   });
 
   it("resolves the load-balanced tier's fleets, promotion and task queue", () => {
@@ -156,6 +157,14 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["gracefulTimeoutSeconds", { gracefulTimeoutSeconds: 1 }, /at least 5/],
     ["highAvailability", { highAvailability: "yes" }, /must be one of "auto", "on", "off"/],
     ["databaseEngine", { databaseEngine: "oracle" }, /must be one of "postgres", "mysql", "mariadb"/],
+    ["databaseEngine", { databaseEngine: "mysql" }, /got "mysql".*applies to tiers with RDS only .*tier is single-box.*Allowed: leave it unset, or tier: external-db/],
+    ["databaseInstanceClass", { databaseInstanceClass: "db.t4g.small" }, /applies to tiers with RDS only/],
+    ["databaseInstanceClass", { tier: "external-db", databaseInstanceClass: "db.t4g.mirco" }, /db\.t4g\.mirco is not an RDS instance class .*did you mean db\.t4g\.micro\?/],
+    ["highAvailability", { highAvailability: "on" }, /got "on".*adds standbys to RDS and ElastiCache, and this stack has neither/],
+    ["instanceType", { instanceType: "t4g.smal" }, /t4g\.smal is not an EC2 instance type; did you mean t4g\.small\?/],
+    ["cacheNodeType", { tier: "object-storage", cache: "elasticache", cacheNodeType: "cache.t9g.micro" }, /cache\.t9g\.micro is not an ElastiCache node type/],
+    ["cacheNodeType", { cacheNodeType: "cache.t4g.small" }, /applies only with the cache on ElastiCache/],
+    ["instanceTyp", { instanceTyp: "t4g.small" }, /is not a setting of this project \(did you mean instanceType\?\)/],
     ["databaseVersion", { databaseVersion: "latest" }, /major version such as 16/],
     ["databaseInstanceClass", { databaseInstanceClass: "t4g.micro" }, /RDS instance class such as db.t4g.micro/],
     ["databaseStorageGb", { databaseStorageGb: 5 }, /at least 20/],
@@ -221,6 +230,7 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["workerMaxSize", { ...LB, workerMinSize: 3, workerMaxSize: 2 }, /below workerMinSize \(3\)/],
     ["cache", { ...LB, cache: "on-box" }, /cannot be on-box on the load-balanced tier/],
     ["databaseEngine", { ...LB, databaseEngine: "mysql" }, /must be postgres on the load-balanced tier/],
+    ["workerInstanceType", { ...LB, workerInstanceType: "t4g.gigantic" }, /t4g\.gigantic is not an EC2 instance type/],
   ])("%s: %j", (setting, change, fragment) => {
     expectRefused({ ...base, ...change }, setting, fragment);
   });
@@ -292,7 +302,24 @@ describe("the settings module the servers load", () => {
   });
 });
 
+describe("aws:region", () => {
+  it("is required: from the stack's config or the provider's AWS_REGION, never assumed", () => {
+    const missing = regionProblems({}, {});
+    expect(missing).toHaveLength(1);
+    const message = new SettingsError("django-tiers", missing).message;
+    expect(message).toMatch(/- aws:region \(not set\): is required.*Allowed: an AWS region such as us-east-1/);
+    expect(regionProblems({ "aws:region": "eu-west-1" }, {})).toEqual([]);
+    expect(regionProblems({}, { AWS_REGION: "ap-southeast-2" })).toEqual([]);
+    expect(regionProblems({ "aws:region": "US East" }, {})[0].message).toMatch(/not an AWS region name/);
+  });
+});
+
 describe("helpers", () => {
+  it("closest suggests a near setting name, and none for a far one", () => {
+    expect(closest("instancetype", ["instanceType", "tier"])).toBe("instanceType");
+    expect(closest("kubernetes", ["instanceType", "tier"])).toBeUndefined();
+  });
+
   it("coerceConfigValue reads numbers, booleans and JSON, and leaves other strings", () => {
     expect(coerceConfigValue("42")).toBe(42);
     expect(coerceConfigValue("false")).toBe(false);
