@@ -42,6 +42,11 @@ describe.each(["dev", "staging", "files", "prod"])("plan --stack %s", (stack) =>
     expect(topLevel.map((r: any) => r.name)).toEqual([]);
   });
 
+  it("checks every input against AWS's API models and documented rules, with no error", () => {
+    expect(report.conformance).toMatchObject({ checked: true, errors: [], unmappedTypes: [] });
+    expect(report.conformance.inputsChecked).toBeGreaterThan(100);
+  });
+
   it("never prints a secret value", () => {
     expect(JSON.stringify(report)).not.toMatch(/mock-secret-/);
   });
@@ -135,6 +140,7 @@ describe("plan output", () => {
     expect(r.stdout).toContain("deletionProtection is off (dev)");
     expect(r.stdout).toMatch(/secrets-rotation \(setting secretsRotation\)/);
     expect(r.stdout).toMatch(/Policy checks: \d+ pass/);
+    expect(r.stdout).toMatch(/Policy checks: [\s\S]*\nAWS conformance \(botocore \d+\.\d+\.\d+ models and AWS's documented rules\): 0 errors, \d+ inputs checked/);
   });
 
   it("counts in text what it lists in JSON", () => {
@@ -183,6 +189,16 @@ describe("plan with bad config", () => {
     const r = plan("--stack", "dev", "--set", "taskWorker=huey", "--json");
     expect(r.code).toBe(2);
     expect(JSON.parse(r.stdout)).toMatchObject({ error: "SettingsError", message: expect.stringContaining("django-tiers:taskWorker") });
+  });
+
+  it("refuses a stack without aws:region rather than assume us-east-1", () => {
+    const env = { ...process.env };
+    delete env.AWS_REGION;
+    delete env.AWS_DEFAULT_REGION;
+    const r = spawnSync(path.join(repo, "node_modules/.bin/tsx"), [path.join(repo, "cli/plan.ts"), "--stack", "dev", "--set", "aws:region="], { cwd: repo, encoding: "utf8", env });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/- aws:region \(not set\): is required: the stack deploys to the region it names and assumes none/);
+    expect(r.stdout).not.toContain("Resources:");
   });
 
   it("names the stacks that exist when the stack file is missing", () => {

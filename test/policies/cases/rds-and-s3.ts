@@ -45,7 +45,17 @@ export const RDS_CASES: CaseTable = {
     ],
   },
   "rds-auto-minor-upgrade": { fails: [{ name: "off", base: lb, breakIt: setOn("db", "autoMinorVersionUpgrade", false) }] },
-  "rds-performance-insights": { fails: [{ name: "off", base: lb, breakIt: setOn("db", "performanceInsightsEnabled", false) }] },
+  "rds-performance-insights": {
+    fails: [
+      { name: "off", base: lb, breakIt: setOn("db", "performanceInsightsEnabled", false) },
+      { name: "off for MySQL on a class that has it", base: lb, breakIt: (p) => (set(p, "db", "engine", "mysql"), set(p, "db", "instanceClass", "db.t4g.medium"), set(p, "db", "performanceInsightsEnabled", false), urnOf(p, "db")) },
+    ],
+    notApplicable: [{
+      name: "MySQL on db.t4g.micro, where RDS has no Performance Insights",
+      plan: variant(lb, (p) => (set(p, "db", "engine", "mysql"), set(p, "db", "instanceClass", "db.t4g.micro"), set(p, "db", "performanceInsightsEnabled", false))),
+      reason: /does not support Performance Insights for mysql on db\.t4g\.micro/,
+    }],
+  },
   "rds-performance-insights-kms": {
     fails: [{ name: "no key", base: lb, breakIt: setOn("db", "performanceInsightsKmsKeyId", undefined) }],
     notApplicable: [{ name: "Performance Insights off", plan: variant(lb, (p) => set(p, "db", "performanceInsightsEnabled", false)), reason: /off on every RDS instance/ }],
