@@ -513,8 +513,12 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
 /** EC2's instance types from AWS's model, when the models are installed (undefined otherwise: the format check stands). */
 function ec2InstanceTypes(): string[] | undefined {
   const dir = findModelDir();
-  return dir ? new AwsModels(dir).enumOf("ec2", "InstanceType") : undefined;
+  if (!dir) return undefined;
+  // EC2's model is large: read it once per process and folder.
+  if (instanceTypes?.dir !== dir) instanceTypes = { dir, types: new AwsModels(dir).enumOf("ec2", "InstanceType") };
+  return instanceTypes.types;
 }
+let instanceTypes: { dir: string; types: string[] | undefined } | undefined;
 
 /** Edit distance, for "did you mean". */
 function distance(a: string, b: string): number {
