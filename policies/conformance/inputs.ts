@@ -160,7 +160,6 @@ export const INPUT_MAPPINGS: Record<string, InputMapping[]> = {
     m("complianceSeverity", "ssm", "CreateAssociation.ComplianceSeverity"),
     m("targets.key", "ssm", "CreateAssociation.Targets.Key"),
     m("targets.values", "ssm", "CreateAssociation.Targets.Values"),
-    m("waitForSuccessTimeoutSeconds", "ssm", "CreateAssociation.Duration"),
   ],
 
   "aws:secretsmanager/secret:Secret": [
