@@ -9,7 +9,7 @@
  * The package is AWS's signed .deb from the regional bucket, at a pinned
  * version (SSM_AGENT_VERSION: every box of a stack runs the version this
  * file names until it changes; moving on is a change here). Its detached
- * signature is checked with `gpg --verify` against AWS's public key, which
+ * signature is checked with `gpgv` against AWS's public key, which
  * the box gets from this file (SSM_AGENT_PUBLIC_KEY, in the configuration
  * document) and never downloads: AWS publishes the key only as text on its
  * documentation page, so the key in the repository is the trust anchor, and
@@ -117,8 +117,9 @@ install_ssm_agent() {
     log "SSM Agent: the signing key $SSM_AGENT_KEY is missing (the configuration document writes it)"
     return 1
   fi
-  if ! command -v gpg >/dev/null 2>&1; then
-    ensure_packages gpg || return 1
+  if ! command -v gpg >/dev/null 2>&1 && ! ensure_packages gpg; then
+    log "SSM Agent: gpg is not installed and could not be"
+    return 1
   fi
   url=$source/$SSM_AGENT_VERSION/debian_$arch/amazon-ssm-agent.deb
   if ! curl -fsS --retry 5 --retry-connrefused --max-time 600 -o "$dir/agent.deb" "$url" ||
@@ -126,19 +127,27 @@ install_ssm_agent() {
     log "SSM Agent: could not download $url and its signature"
     return 1
   fi
-  fpr=$(gpg --batch --with-colons --show-keys "$SSM_AGENT_KEY" 2>/dev/null | awk -F: '$1 == "fpr" && !seen { print $10; seen = 1 }')
+  # gpgv (Debian's apt verifies with it; priority required) checks against a
+  # keyring holding only this key, and needs no gpg-agent, which the box lacks
+  # (gpg's own import starts one). gpg --dearmor needs none either.
   install -d -m 0700 "$dir/gnupg"
-  GNUPGHOME=$dir/gnupg gpg --batch --quiet --import "$SSM_AGENT_KEY" 2>/dev/null || return 1
+  if ! GNUPGHOME=$dir/gnupg gpg --batch --dearmor <"$SSM_AGENT_KEY" >"$dir/aws.gpg" 2>"$dir/key.log"; then
+    log "SSM Agent: the key in $SSM_AGENT_KEY does not read: $(tr '\\n' ' ' <"$dir/key.log")"
+    return 1
+  fi
   # The key's self-signature may have expired (see ssm-agent.ts): VALIDSIG by
-  # its primary key is what proves the package is the one AWS signed.
-  status=$(GNUPGHOME=$dir/gnupg gpg --batch --status-fd 1 --verify "$dir/agent.deb.sig" "$dir/agent.deb" 2>/dev/null) || status=""
-  GNUPGHOME=$dir/gnupg gpgconf --kill all >/dev/null 2>&1 || true
-  if [[ -z $fpr ]] || ! grep -q "^\\[GNUPG:\\] VALIDSIG .* $fpr\\$" <<<"$status"; then
-    log "SSM Agent: BAD SIGNATURE: $url does not verify with the key in $SSM_AGENT_KEY (\${fpr:-no key}); not installed"
+  # the only key of the keyring is what proves the package is the one AWS signed.
+  status=$(GNUPGHOME=$dir/gnupg gpgv --keyring "$dir/aws.gpg" --status-fd 1 "$dir/agent.deb.sig" "$dir/agent.deb" 2>/dev/null) || status=""
+  fpr=$(sed -n 's/^\\[GNUPG:\\] VALIDSIG .* \\([0-9A-F]\\{40\\}\\)$/\\1/p' <<<"$status" | head -n 1)
+  if [[ -z $fpr ]]; then
+    log "SSM Agent: BAD SIGNATURE: $url does not verify with the key in $SSM_AGENT_KEY; not installed"
     return 1
   fi
   log "SSM Agent: good signature by $fpr"
-  dpkg -i "$dir/agent.deb" >/dev/null || return 1
+  if ! dpkg -i "$dir/agent.deb" >"$dir/dpkg.log" 2>&1; then
+    log "SSM Agent: dpkg -i failed: $(tr '\\n' ' ' <"$dir/dpkg.log")"
+    return 1
+  fi
 }
 
 start_ssm_agent() {

@@ -74,8 +74,8 @@ export const rolloutReachesServer: Check = {
       if (!version || !/^\d+\.\d+\.\d+\.\d+$/.test(version))
         findings.push(fileFinding(at, `${role.role}: the SSM Agent's version is not pinned (SSM_AGENT_VERSION=${version ?? "unset"})`));
       const install = bashFunction(script.content, "install_ssm_agent") ?? "";
-      if (!/gpg --batch --status-fd 1 --verify "\$dir\/agent\.deb\.sig" "\$dir\/agent\.deb"/.test(install) || !/VALIDSIG/.test(install))
-        findings.push(fileFinding(at, `${role.role}: the SSM Agent's package is installed without checking its signature (gpg --verify, VALIDSIG)`));
+      if (!/gpgv --keyring "\$dir\/aws\.gpg" --status-fd 1 "\$dir\/agent\.deb\.sig" "\$dir\/agent\.deb"/.test(install) || !/VALIDSIG/.test(install))
+        findings.push(fileFinding(at, `${role.role}: the SSM Agent's package is installed without checking its signature (gpgv, VALIDSIG)`));
       const key = role.files.find((f) => f.path === SSM_AGENT_KEY);
       const fingerprint = key && armoredKeyFingerprint(key.content);
       if (!key) findings.push(fileFinding(SSM_AGENT_KEY, `${role.role}: AWS's key for the SSM Agent's package is not rendered`));

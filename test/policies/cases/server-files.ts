@@ -184,7 +184,7 @@ export const SERVER_FILE_CASES: CaseTable = {
     fails: [
       { name: "phase install does not install the agent", base: sb, breakIt: editing("django-tiers-provision", (c) => c.replace(/^  ensure_ssm_agent\n/m, "")), message: /phase install does not install the SSM Agent/ },
       { name: "the latest version instead of a pinned one", base: sb, breakIt: editing("django-tiers-provision", (c) => c.replace(/^readonly SSM_AGENT_VERSION=.*$/m, "readonly SSM_AGENT_VERSION=latest")), message: /not pinned \(SSM_AGENT_VERSION=latest\)/ },
-      { name: "the package installed unchecked", base: sb, breakIt: editing("django-tiers-provision", (c) => c.replace('gpg --batch --status-fd 1 --verify "$dir/agent.deb.sig" "$dir/agent.deb"', "true")), message: /without checking its signature/ },
+      { name: "the package installed unchecked", base: sb, breakIt: editing("django-tiers-provision", (c) => c.replace('gpgv --keyring "$dir/aws.gpg" --status-fd 1 "$dir/agent.deb.sig" "$dir/agent.deb"', "true")), message: /without checking its signature/ },
       // One byte of the key's public key packet changed: another key.
       { name: "another key than AWS's", base: sb, breakIt: editing("amazon-ssm-agent.asc", (c) => c.replace("mQENBGTtIoIBCAD2", "mQENBGTtIoIBCAD3")), message: /not AWS's documented DE92C7DA3E56E92331D62A36BC1F495C97DD04ED/ },
     ],
