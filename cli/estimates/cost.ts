@@ -349,6 +349,8 @@ const PRICERS: Record<string, (r: PlannedResource, ctx: Context) => Priced> = {
   }),
   "aws:cloudwatch/metricAlarm:MetricAlarm": metricAlarm,
   "aws:cloudwatch/compositeAlarm:CompositeAlarm": () => ({ items: [item("composite alarm", 1, "alarm-months", 0.5)], unknown: [] }),
+  // The filter is free; the custom metric it publishes is billed as one.
+  "aws:cloudwatch/logMetricFilter:LogMetricFilter": () => ({ items: [item("custom metric", 1, "metric-months", P.CLOUDWATCH.customMetricMonth)], unknown: [] }),
   "aws:cloudwatch/dashboard:Dashboard": () => ({ items: [item("dashboard", 1, "dashboard-months", P.CLOUDWATCH.dashboardMonth)], unknown: [] }),
   "aws:cloudwatch/logGroup:LogGroup": logGroup,
   "aws:sns/topic:Topic": () => ({

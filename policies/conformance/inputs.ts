@@ -187,6 +187,15 @@ export const INPUT_MAPPINGS: Record<string, InputMapping[]> = {
     m("dimensions{}", "cloudwatch", "PutMetricAlarm.Dimensions.Name"),
     m("dimensions{=}", "cloudwatch", "PutMetricAlarm.Dimensions.Value"),
   ],
+  "aws:cloudwatch/logMetricFilter:LogMetricFilter": [
+    m("name", "logs", "PutMetricFilter.filterName", "as-is"),
+    m("logGroupName", "logs", "PutMetricFilter.logGroupName"),
+    m("pattern", "logs", "PutMetricFilter.filterPattern"),
+    m("metricTransformation.name", "logs", "PutMetricFilter.metricTransformations.metricName"),
+    m("metricTransformation.namespace", "logs", "PutMetricFilter.metricTransformations.metricNamespace"),
+    m("metricTransformation.value", "logs", "PutMetricFilter.metricTransformations.metricValue"),
+    m("metricTransformation.unit", "logs", "PutMetricFilter.metricTransformations.unit"),
+  ],
   "aws:cloudwatch/dashboard:Dashboard": [m("dashboardName", "cloudwatch", "PutDashboard.DashboardName")],
 
   "aws:sns/topic:Topic": [m("name", "sns", "CreateTopic.Name", "as-is")],

@@ -3,7 +3,8 @@
  * two offline plans (`npm run plan -- --compare`): a new build, a new
  * release for the idle color, the switch, a rollback and stopping the old
  * color change only release pointers, the configuration document and the
- * rollout association — never the instance, its volume, the buckets or
+ * rollout association (a new one per rollout: the provider waits for a
+ * rollout's success only when it creates the association) — never the instance, its volume, the buckets or
  * anything else that holds data. And the stack exports what promote reads.
  */
 import { spawnSync } from "child_process";
@@ -55,8 +56,8 @@ describe("blue-green on the dev box: each step of a promotion changes only what 
     expect(changed(results.get("a new build while both colors are pinned")!)).toEqual({
       creates: [],
       deletes: [],
-      replaces: [["release-mysite-bundle", ["key", "tags"]]],
-      updates: [["box-rollout", ["parameters"]], ["release-mysite-pointer", ["value"]]],
+      replaces: [["box-rollout", ["parameters"]], ["release-mysite-bundle", ["key", "tags"]]],
+      updates: [["release-mysite-pointer", ["value"]]],
     });
   });
 
@@ -64,8 +65,8 @@ describe("blue-green on the dev box: each step of a promotion changes only what 
     expect(changed(results.get("a new release for the idle color")!)).toEqual({
       creates: [],
       deletes: [],
-      replaces: [],
-      updates: [["box-rollout", ["parameters"]], ["release-mysite-pointer-green", ["tags", "value"]]],
+      replaces: [["box-rollout", ["parameters"]]],
+      updates: [["release-mysite-pointer-green", ["tags", "value"]]],
     });
   });
 
@@ -75,8 +76,8 @@ describe("blue-green on the dev box: each step of a promotion changes only what 
       expect(changed(results.get(step)!)).toEqual({
         creates: [],
         deletes: [],
-        replaces: [["box-config-document", ["content", "key"]]],
-        updates: [["box-config-pointer", ["value"]], ["box-rollout", ["parameters"]]],
+        replaces: [["box-config-document", ["content", "key"]], ["box-rollout", ["parameters"]]],
+        updates: [["box-config-pointer", ["value"]]],
       });
     },
   );
@@ -97,8 +98,8 @@ describe("turning blue-green on for a running box", () => {
     expect(changed(c)).toEqual({
       creates: ["release-mysite-pointer-blue", "release-mysite-pointer-green"],
       deletes: [],
-      replaces: [["box-config-document", ["content", "key"]]],
-      updates: [["box-access", ["policy"]], ["box-config-pointer", ["value"]], ["box-rollout", ["parameters"]]],
+      replaces: [["box-config-document", ["content", "key"]], ["box-rollout", ["parameters"]]],
+      updates: [["box-access", ["policy"]], ["box-config-pointer", ["value"]]],
     });
   });
 });

@@ -31,8 +31,9 @@ describe("a release (a new app version)", () => {
     const c = compare(stack, "releaseVersion=v2026.11.22");
     expect(names(c.creates)).toEqual([]);
     expect(names(c.deletes)).toEqual([]);
-    expect(names(c.replaces)).toEqual(["release-mysite-bundle"]);
-    expect(names(c.updates)).toEqual(["box-rollout", "release-mysite-pointer"]);
+    // A new rollout association per rollout: the provider waits for its success only when it creates one.
+    expect(names(c.replaces)).toEqual(["box-rollout", "release-mysite-bundle"]);
+    expect(names(c.updates)).toEqual(["release-mysite-pointer"]);
     expect([...c.replaces, ...c.deletes].filter((r) => r.holdsData)).toEqual([]);
   });
 });
@@ -98,8 +99,8 @@ describe("moving up the ladder", () => {
     const c = compare("dev", "tier=external-db");
     expect(names(c.creates)).toEqual(expect.arrayContaining(["database-instance", "database-params", "database-sg", "clients-sg", "database-from-app"]));
     // The box's new settings travel in a new configuration document, applied by the rollout.
-    expect(names(c.updates)).toEqual(expect.arrayContaining(["box-instance", "box-rollout", "box-config-pointer", "secrets-mysite-value"]));
-    expect(names(c.replaces)).toEqual(["box-config-document"]);
+    expect(names(c.updates)).toEqual(expect.arrayContaining(["box-instance", "box-config-pointer", "secrets-mysite-value"]));
+    expect(names(c.replaces)).toEqual(["box-config-document", "box-rollout"]);
     expect(c.updates.find((r) => r.name === "box-instance")!.inputs).toEqual(["vpcSecurityGroupIds"]);
     expect([...c.replaces, ...c.deletes].filter((r) => r.holdsData)).toEqual([]);
   });

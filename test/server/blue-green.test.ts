@@ -128,7 +128,7 @@ describe("rendered files of a box with colors", () => {
     expect(script).toContain("declare -rA APP_COLOR_RELEASE_PARAMETER=([shop/blue]=/django-tiers/demo/dev/shop/blue/release [shop/green]=/django-tiers/demo/dev/shop/green/release ");
     expect(script).toContain("declare -rA APP_PROGRAMS=([shop]='shop-web-blue shop-web-green shop-worker shop-beat' ");
     expect(script).toContain("readonly SWITCH_COLOR=/usr/local/sbin/django-tiers-switch-color\n");
-    for (const call of ['    fetch_color_releases "$app"\n', '    release_app_colors "$app"\n', '    verify_app_colors "$app" || failed=1\n',
+    for (const call of ['    fetch_color_releases "$app"\n', '    release_app_colors "$app"\n', '    if verify_app_colors "$app"; then\n',
       '      ensure_live_link "$app"\n', '  "$SWITCH_COLOR" "$app" "$live_color" 9>&- ||\n']) {
       expect(script).toContain(call);
     }
