@@ -10,6 +10,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import { bundleFiles, bundleVersion } from "../../components/bundle";
 import { APPLY_CONFIG, appPaths, BoxSpec, provisionPackages, releaseBundleKey, renderBox, renderBoxConfig } from "../../server";
+import { SSM_AGENT_VERSION } from "../../server/ssm-agent";
 import { BUNDLES_DIR, ETC_DIR, INSTANCE_ENV, PROVISION_SCRIPT, SECRETS_TO_ENV, STATE_DIR, WORKER_WATCHDOG_CRON } from "../../server/paths";
 import { deliveredFiles } from "../server/helpers";
 import { Host, Lan, mustRun, progress, RUN_ROOT, runLogged, type Result } from "./harness";
@@ -568,3 +569,28 @@ export function renderedFiles(spec: BoxSpec) {
 }
 
 export { Host, Lan };
+
+/**
+ * An AMI that already has the SSM Agent, for suites whose hosts have an
+ * instance metadata service (so phase install would fetch AWS's package
+ * from S3, which the harness does not serve): a stand-in `amazon-ssm-agent`
+ * package at the pinned version, installed with dpkg, whose program waits
+ * until it is stopped. The install from AWS's signed package is run for real
+ * in first-boot.test.ts; here the agent is not what is tested.
+ */
+export function preinstallSsmAgent(host: Host): void {
+  const arch = host.mustExec(["dpkg", "--print-architecture"]).trim();
+  const tree = fs.mkdtempSync(path.join(RUN_ROOT, "ssm-agent-"));
+  try {
+    fs.mkdirSync(path.join(tree, "pkg/DEBIAN"), { recursive: true });
+    fs.mkdirSync(path.join(tree, "pkg/usr/bin"), { recursive: true });
+    fs.writeFileSync(path.join(tree, "pkg/DEBIAN/control"),
+      `Package: amazon-ssm-agent\nVersion: ${SSM_AGENT_VERSION}-1\nArchitecture: ${arch}\nMaintainer: django-tiers tests <tests@example.invalid>\nDescription: stand-in for AWS's SSM Agent (test/servers/box.ts)\n`);
+    fs.writeFileSync(path.join(tree, "pkg/usr/bin/amazon-ssm-agent"), "#!/bin/sh\nwhile :; do sleep 5; done\n", { mode: 0o755 });
+    mustRun(["dpkg-deb", "--root-owner-group", "--build", path.join(tree, "pkg"), path.join(tree, "agent.deb")]);
+    host.write("/var/tmp/amazon-ssm-agent.deb", fs.readFileSync(path.join(tree, "agent.deb")));
+    host.mustExec(["dpkg", "-i", "/var/tmp/amazon-ssm-agent.deb"]);
+  } finally {
+    fs.rmSync(tree, { recursive: true, force: true });
+  }
+}

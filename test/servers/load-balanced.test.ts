@@ -22,7 +22,7 @@
  * Every assertion is over real HTTP: through haproxy (HTTPS, from the lan) or
  * straight to an app host's nginx, as the ALB's health check reaches it.
  */
-import { APP, Box, describeLoad, fleetServerSpec, imagePackages, sleep } from "./box";
+import { APP, Box, describeLoad, fleetServerSpec, imagePackages, preinstallSsmAgent, sleep } from "./box";
 import { AwsStandIn } from "./aws-standin";
 import { Balancer, plannedLoadBalancer, type LoadBalancerPlan, type TargetStat } from "./balancer";
 import { DbHost, MASTER_USER, randomSecret, trustCa } from "./db-host";
@@ -94,6 +94,8 @@ beforeAll(async () => {
     // A fleet VM has no PostgreSQL cluster of its own (the image holds every role's packages).
     box.host.mustSh("pg_dropcluster --stop 15 main");
     aws.connect(box.host);
+    // The hosts have IMDS (the stand-in), so phase install would fetch the agent from S3: give them one.
+    preinstallSsmAgent(box.host);
     trustCa(box.host, db.caPem);
     box.writeRenderedFiles();
     box.fetch("v1");
