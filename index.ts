@@ -22,5 +22,6 @@ export const secretArns = outputs.secretArns;
 export const liveColor = outputs.liveColor;
 export const colors = outputs.colors;
 export const builtRelease = outputs.builtRelease;
+export const previewKey = outputs.previewKey;
 export const loadBalancerDnsName = outputs.loadBalancerDnsName;
 export const cdnDomainName = outputs.cdnDomainName;

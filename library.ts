@@ -17,7 +17,7 @@ export { OriginCertificate, type OriginCertificateArgs } from "./components/orig
 export { Certificate, type CertificateArgs } from "./components/certificate";
 export { Fleet, type FleetArgs } from "./components/fleet";
 export { serverInstanceRole, debianAmi, type ServerAccess } from "./components/instance-role";
-export { LoadBalancer, type LoadBalancerArgs, albLogDeliveryStatement, COLOR_HEADER, ALB_TLS_POLICY } from "./components/load-balancer";
+export { LoadBalancer, type LoadBalancerArgs, albLogDeliveryStatement, COLOR_HEADER, PREVIEW_HEADER, previewValue, ALB_TLS_POLICY } from "./components/load-balancer";
 export { TaskQueue, type TaskQueueArgs, type WorkerSpec } from "./components/task-queue";
 export { ClientSecurityGroup, type ClientSecurityGroupArgs } from "./components/client-group";
 export { BoxConfig, type BoxConfigArgs } from "./components/box-config";

@@ -166,6 +166,9 @@ function mockCall(token: string, inputs: Record<string, any>, region: string): R
       return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
     case "aws:ec2/getAmi:getAmi": {
       const arch = (inputs.filters ?? []).find((f: any) => f.name === "architecture")?.values?.[0] ?? "x86_64";
+      // A lookup of one image by its exact name finds that image; a pattern finds the mock's newest.
+      const exact = (inputs.filters ?? []).find((f: any) => f.name === "name")?.values?.[0];
+      if (exact && !exact.includes("*")) return { id: `ami-mock-${exact}`, imageId: `ami-mock-${exact}`, architecture: arch, name: exact };
       return { id: `ami-mock-debian-12-${arch}`, imageId: `ami-mock-debian-12-${arch}`, architecture: arch, name: `debian-12-${arch}-mock` };
     }
     case "aws:ec2/getVpc:getVpc":

@@ -24,6 +24,7 @@ const USAGE = "usage: npm run plan -- [--stack <name>] [--json | --diagram] [--s
 const KEY_INPUTS: Record<string, string[]> = {
   "aws:ec2/vpc:Vpc": ["cidrBlock"],
   "aws:ec2/subnet:Subnet": ["cidrBlock", "availabilityZone"],
+  "aws:ec2/launchTemplate:LaunchTemplate": ["imageId", "instanceType"],
   "aws:ec2/instance:Instance": ["instanceType", "ami", "rootBlockDevice.volumeSize", "metadataOptions.httpTokens", "disableApiTermination"],
   "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ["ipProtocol", "fromPort", "cidrIpv4", "referencedSecurityGroupId"],
   "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ["ipProtocol", "fromPort", "cidrIpv4"],

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLOUDFLARE_RANGES } from "../policies/checks/cdn";
 import type { Relaxation } from "../policies/types";
 import { Component, Transform, stackTags } from "./component";
+import { COLOR_HEADER } from "./load-balancer";
 
 /** AWS's managed cache and origin request policies (the same ids in every account). */
 export const MANAGED_POLICY = {
@@ -11,8 +12,6 @@ export const MANAGED_POLICY = {
   cachingDisabled: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
   /** Long TTLs, no cookies, headers or query strings in the key, gzip and brotli. */
   cachingOptimized: "658327ea-f89d-4fab-a63d-7e88639e58f6",
-  /** Forwards every viewer header (Host included), cookie and query string. */
-  allViewer: "216adef6-5c7f-47e4-b989-5492eafa07d3",
 } as const;
 
 export const PRICE_CLASSES = ["PriceClass_100", "PriceClass_200", "PriceClass_All"] as const;
@@ -91,6 +90,13 @@ export interface CdnArgs {
    */
   logsBucketDomainName?: pulumi.Input<string>;
   /**
+   * cloudfront: what the distribution must wait for besides its inputs: the
+   * logs bucket's ownership controls (CloudFront checks, when it is created
+   * with logging, that the bucket has ACLs enabled, and refuses it if not).
+   * @default []
+   */
+  waitFor?: pulumi.Input<pulumi.Resource>[];
+  /**
    * cloudfront: key prefix of the access logs in that bucket.
    * @default "cloudfront/"
    */
@@ -137,6 +143,7 @@ export interface CdnArgs {
     distribution?: Transform<aws.cloudfront.DistributionArgs>;
     originAccessControl?: Transform<aws.cloudfront.OriginAccessControlArgs>;
     responseHeadersPolicy?: Transform<aws.cloudfront.ResponseHeadersPolicyArgs>;
+    originRequestPolicy?: Transform<aws.cloudfront.OriginRequestPolicyArgs>;
     webAcl?: Transform<aws.wafv2.WebAclArgs>;
     record?: Transform<cloudflare.DnsRecordArgs>;
     zoneSetting?: Transform<cloudflare.ZoneSettingArgs>;
@@ -274,6 +281,7 @@ export class Cdn extends Component {
     distribution?: aws.cloudfront.Distribution;
     originAccessControl?: aws.cloudfront.OriginAccessControl;
     responseHeadersPolicy?: aws.cloudfront.ResponseHeadersPolicy;
+    originRequestPolicy?: aws.cloudfront.OriginRequestPolicy;
     webAcl?: aws.wafv2.WebAcl;
     /** cloudflare: one record per domain, keyed by domain. */
     records: Record<string, cloudflare.DnsRecord>;
@@ -332,6 +340,18 @@ export class Cdn extends Component {
         referrerPolicy: { referrerPolicy: "same-origin", override: false },
       },
     }, t.responseHeadersPolicy);
+
+    // Every viewer header but the bare color header (and every cookie and query string). The viewer's Host
+    // goes on: CloudFront then validates the origin's certificate against that Host, which the ALB's
+    // certificate covers, rather than against the origin's *.elb.amazonaws.com name; and Django sees the
+    // real host for ALLOWED_HOSTS, redirects and absolute URLs. The color header picks nothing at the
+    // ALB (a preview needs the stack's key), and a visitor's claim of a color never reaches the servers.
+    const originRequest = this.child(aws.cloudfront.OriginRequestPolicy, "origin-request", {
+      comment: `django-tiers: all viewer headers but ${COLOR_HEADER}, cookies and query strings`,
+      headersConfig: { headerBehavior: "allExcept", headers: { items: [COLOR_HEADER] } },
+      cookiesConfig: { cookieBehavior: "all" },
+      queryStringsConfig: { queryStringBehavior: "all" },
+    }, t.originRequestPolicy);
 
     const waf = args.waf ?? "managed";
     let webAclId: pulumi.Input<string> | undefined;
@@ -395,13 +415,7 @@ export class Cdn extends Component {
         compress: true,
         // Pages are per user (sessions, CSRF): never cached at the edge.
         cachePolicyId: MANAGED_POLICY.cachingDisabled,
-        // AllViewer forwards the viewer's Host header (and cookies, query
-        // strings). CloudFront then validates the origin's certificate
-        // against that Host, which the ALB's (or the box's) certificate
-        // covers, rather than against the origin's *.elb.amazonaws.com name;
-        // and Django sees the real host for ALLOWED_HOSTS, redirects and
-        // absolute URLs.
-        originRequestPolicyId: MANAGED_POLICY.allViewer,
+        originRequestPolicyId: originRequest.id,
         responseHeadersPolicyId: responseHeadersPolicy.id,
       },
       orderedCacheBehaviors: buckets.map(([role]) => fileBehavior(`/${role}/*`, role)),
@@ -418,9 +432,9 @@ export class Cdn extends Component {
       webAclId,
       restrictions: { geoRestriction: { restrictionType: "none" } },
       tags: stackTags(),
-    }, t.distribution);
+    }, t.distribution, { dependsOn: args.waitFor ?? [] });
 
-    Object.assign(this.nodes, { distribution, originAccessControl, responseHeadersPolicy, webAcl });
+    Object.assign(this.nodes, { distribution, originAccessControl, responseHeadersPolicy, originRequestPolicy: originRequest, webAcl });
     return distribution;
   }
 

@@ -20,6 +20,14 @@ const MAX_HOOK_WAIT_SECONDS = 172800;
 
 const LABEL = /^[a-z][a-z0-9-]{0,30}$/;
 
+/** An EC2 image id: `ami-` and 8 or 17 hexadecimal digits. */
+export const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/** The name of one of Debian's official Debian 12 images, e.g. debian-12-arm64-20250610-2137 (Debian names amd64 what EC2 calls x86_64). */
+export function debianImageName(architecture: "arm64" | "x86_64"): RegExp {
+  return new RegExp(`^debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-\\d{8}-\\d+$`);
+}
+
 export interface FleetArgs {
   /**
    * What the servers run: `app` (nginx → gunicorn behind the ALB) or
@@ -57,10 +65,22 @@ export interface FleetArgs {
    */
   rootVolumeGb?: number;
   /**
-   * The AMI to boot. A new value rolls the fleet.
-   * @default the newest official Debian 12 AMI at each `pulumi up` (a newer one rolls the fleet onto it)
+   * The image the servers boot: an AMI id, or the name of one of Debian's
+   * official images (looked up under Debian's account, for the fleet's
+   * architecture). Setting or changing it makes a new launch template
+   * version, which rolls the fleet onto the image (no capacity loss).
+   * @default the newest official Debian 12 AMI when the launch template is
+   * created, kept after: a newer Debian image never rolls the fleet by itself
+   * @example { id: "ami-0123456789abcdef0" }, { name: "debian-12-arm64-20250610-2137" }
    */
-  amiId?: pulumi.Input<string>;
+  image?: { id: string } | { name: string };
+  /**
+   * Resources the servers' first boot needs that the fleet does not name
+   * otherwise: the private subnets' route to the NAT gateway (first boot
+   * downloads packages and the release). The group waits for them.
+   * @default []
+   */
+  waitFor?: pulumi.Input<pulumi.Resource>[];
   /**
    * What runs on the servers, rendered by server/ into the fleet's
    * configuration document (the `config` child) and its user data. Holds no
@@ -77,6 +97,15 @@ export interface FleetArgs {
    * @example { mysite: "3f2a9c1b7d0e" }
    */
   releases?: Record<string, string>;
+  /**
+   * The label of the secrets' last rotation (the stack's `secretsRotation`).
+   * The servers read their secrets only at boot, so the label is tagged on
+   * the instances (`django-tiers:secrets`): a new label is a new launch
+   * template version, and the group replaces every server (rolling) with
+   * ones that read the new values.
+   * @default none (a rotation reaches only servers launched after it)
+   */
+  secretsRotation?: string;
   /**
    * Fewest instances. An idle blue/green colour may be 0; the live app
    * fleet keeps at least 2 in prod (two zones).
@@ -207,6 +236,13 @@ export function validateFleetArgs(name: string, args: Omit<FleetArgs, "spec">): 
   if (drain !== undefined && args.role !== "worker") fail("drainSeconds is only for role \"worker\" (app servers drain through the target group's deregistration delay)");
   if (drain !== undefined && (!whole(drain) || drain < 1 || drain + 60 > MAX_HOOK_WAIT_SECONDS))
     fail(`drainSeconds must be a whole number from 1 to ${MAX_HOOK_WAIT_SECONDS - 60} (got ${drain})`);
+  const image = args.image;
+  if (image && "id" in image && !AMI_ID.test(image.id)) fail(`image.id must be an AMI id, ami- and 8 or 17 hexadecimal digits (got ${JSON.stringify(image.id)})`);
+  const arch = args.architecture ?? "arm64";
+  if (image && "name" in image && !debianImageName(arch).test(image.name))
+    fail(`image.name must name an official Debian 12 ${arch} image, like ${arch === "arm64" ? "debian-12-arm64" : "debian-12-amd64"}-20250610-2137 (got ${JSON.stringify(image.name)})`);
+  if (args.secretsRotation !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(args.secretsRotation))
+    fail(`secretsRotation must be 1–64 characters of [A-Za-z0-9._-] (got ${JSON.stringify(args.secretsRotation)})`);
   if (args.replacement !== undefined && !["launch-before-terminate", "terminate-before-launch"].includes(args.replacement))
     fail(`replacement must be "launch-before-terminate" or "terminate-before-launch" (got ${JSON.stringify(args.replacement)})`);
 }
@@ -327,11 +363,17 @@ export class Fleet extends Component {
       Object.entries(args.releases ?? {}).sort(([x], [y]) => x.localeCompare(y)).map(([app, v]) => [`django-tiers:release:${app}`, v]),
     );
     const instanceTags = pulumi.output(config.version).apply((version) =>
-      stackTags({ Name: this.childName("server"), ...roleTags, "django-tiers:config": version, ...releaseTags }),
+      stackTags({
+        Name: this.childName("server"),
+        ...roleTags,
+        "django-tiers:config": version,
+        ...releaseTags,
+        ...(args.secretsRotation !== undefined ? { "django-tiers:secrets": args.secretsRotation } : {}),
+      }),
     );
     const launchTemplate = this.child(aws.ec2.LaunchTemplate, "lt", {
       description: `django-tiers ${args.label} servers`,
-      imageId: args.amiId ?? debianAmi(this, architecture).id,
+      imageId: args.image && "id" in args.image ? args.image.id : debianAmi(this, architecture, args.image?.name).id,
       instanceType: args.instanceType ?? "t4g.small",
       iamInstanceProfile: { arn: profile.arn },
       // No public address: the servers sit in private subnets behind the NAT gateway (and the ALB).
@@ -363,7 +405,11 @@ export class Fleet extends Component {
       ],
       updateDefaultVersion: true,
       tags: stackTags({ Name: this.childName("lt"), ...roleTags }),
-    }, args.transform?.launchTemplate);
+    }, args.transform?.launchTemplate, {
+      // Unpinned, the template keeps the image it was created with: the lookup's newest image changes
+      // whenever Debian publishes one, and would roll every fleet at any pulumi up.
+      ignoreChanges: args.image ? [] : ["imageId"],
+    });
 
     const terminateFirst = args.replacement === "terminate-before-launch";
     const healthy = terminateFirst ? { minHealthyPercentage: 0, maxHealthyPercentage: 100 } : { minHealthyPercentage: 100, maxHealthyPercentage: 200 };
@@ -398,8 +444,9 @@ export class Fleet extends Component {
       deleteBeforeReplace: true,
       // The scaling policy owns the instance count once it exists.
       ignoreChanges: args.scaling ? ["desiredCapacity"] : [],
-      // The first servers' fetch needs the role's permissions in place (IAM is eventually consistent).
-      dependsOn: [accessPolicy, ssmCore],
+      // The first servers' fetch needs the role's permissions in place (IAM is eventually consistent),
+      // and its first boot needs the internet (the NAT route, given as waitFor).
+      dependsOn: [accessPolicy, ssmCore, ...(args.waitFor ?? [])],
     });
 
     const scalingPolicy = args.scaling

@@ -13,13 +13,16 @@ import { applyTransform, Component, Transform, stackTags } from "./component";
 /** Debian's own AWS account: the official Debian cloud images. */
 export const DEBIAN_AMI_OWNER = "136693071363";
 
-/** The newest official Debian 12 (bookworm) AMI of an architecture, looked up at each `pulumi up`. */
-export function debianAmi(parent: pulumi.Resource, architecture: "arm64" | "x86_64"): pulumi.Output<aws.ec2.GetAmiResult> {
+/**
+ * An official Debian 12 (bookworm) AMI of an architecture, looked up in
+ * Debian's account: the one named `name`, else the newest.
+ */
+export function debianAmi(parent: pulumi.Resource, architecture: "arm64" | "x86_64", name?: string): pulumi.Output<aws.ec2.GetAmiResult> {
   return aws.ec2.getAmiOutput({
     owners: [DEBIAN_AMI_OWNER],
     mostRecent: true,
     filters: [
-      { name: "name", values: [`debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
+      { name: "name", values: [name ?? `debian-12-${architecture === "arm64" ? "arm64" : "amd64"}-*`] },
       { name: "architecture", values: [architecture] },
       { name: "virtualization-type", values: ["hvm"] },
       { name: "root-device-type", values: ["ebs"] },

@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { CLOUDFLARE_RANGES } from "../policies/checks/cdn";
 import type { Color } from "../server/types";
 import { Component, Transform, stackTags } from "./component";
@@ -7,11 +8,25 @@ import { Component, Transform, stackTags } from "./component";
 export const COLORS: readonly Color[] = ["blue", "green"];
 
 /**
- * The request header that picks a fleet: `X-Django-Tiers-Color: green`
- * reaches the green fleet whatever the weights say. Promotion smoke-tests
- * the idle fleet through it before giving it traffic.
+ * The header that picked a fleet before previews needed a key (a blue-green
+ * box's nginx still routes by it): the load balancer ignores it, and
+ * CloudFront does not pass it on.
  */
 export const COLOR_HEADER = "X-Django-Tiers-Color";
+
+/**
+ * The request header that picks a fleet: `X-Django-Tiers-Preview:
+ * green.<previewKey>` reaches the green fleet whatever the weights say.
+ * The key is the stack's secret (output `previewKey`): a visitor who only
+ * knows the header's name reaches the live fleet. Promotion smoke-tests the
+ * idle fleet through it before giving it traffic.
+ */
+export const PREVIEW_HEADER = "X-Django-Tiers-Preview";
+
+/** The value of PREVIEW_HEADER that selects `color`. */
+export function previewValue(color: Color, key: string): string {
+  return `${color}.${key}`;
+}
 
 /** TLS 1.3 and 1.2 only, forward-secret ciphers (passes alb-tls-policy). */
 export const ALB_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -159,6 +174,12 @@ export interface LoadBalancerArgs {
    * @default undefined (world-facing)
    */
   restrictTo?: "cloudfront" | "cloudflare";
+  /**
+   * What rotates the preview key (any new value makes a new key): the
+   * stack's `secretsRotation` label.
+   * @default "initial"
+   */
+  previewKeyRotation?: string;
   /** The targets: the blue and green fleets' web servers (nginx). */
   targets: {
     /**
@@ -253,12 +274,12 @@ export function edgeIngress(restrictTo: LoadBalancerArgs["restrictTo"]): {
  * - HTTP:80 only answers a 301 to HTTPS.
  * - HTTPS:443 forwards to the blue and green target groups by `weights`
  *   (no stickiness: a session lives in the database or cache, not a VM).
- * - A request carrying `X-Django-Tiers-Color: <color>` goes to that color's
- *   fleet whatever the weights (listener rules `preview-blue`/`preview-green`).
- *   That is how a promotion smoke-tests the idle fleet before it gets any
- *   traffic. The header only picks a fleet: it is no credential, and both
- *   fleets run the same app behind the same TLS, ALLOWED_HOSTS and security
- *   groups; an idle fleet scaled to zero answers 503.
+ * - A request carrying `X-Django-Tiers-Preview: <color>.<previewKey>` goes
+ *   to that color's fleet whatever the weights (listener rules
+ *   `preview-blue`/`preview-green`). That is how a promotion smoke-tests the
+ *   idle fleet before it gets any traffic. The key is a per-stack random
+ *   secret, so only who can read the stack's secrets previews; an idle
+ *   fleet scaled to zero answers 503.
  * - Invalid headers are dropped, desync mitigation is defensive, access logs
  *   go to S3; its security group sends only to the targets' port in the VPC.
  *
@@ -275,6 +296,8 @@ export class LoadBalancer extends Component {
   public readonly securityGroupId: pulumi.Output<string>;
   public readonly httpsListenerArn: pulumi.Output<string>;
   public readonly targetGroups: Record<Color, TargetGroupOutputs>;
+  /** The secret half of a preview header's value (a Pulumi secret): see PREVIEW_HEADER. */
+  public readonly previewKey: pulumi.Output<string>;
   public readonly nodes: {
     loadBalancer: aws.lb.LoadBalancer;
     securityGroup: aws.ec2.SecurityGroup;
@@ -284,6 +307,7 @@ export class LoadBalancer extends Component {
     httpListener: aws.lb.Listener;
     httpsListener: aws.lb.Listener;
     previewRules: Record<Color, aws.lb.ListenerRule>;
+    previewKey: random.RandomPassword;
   };
 
   constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -415,12 +439,19 @@ export class LoadBalancer extends Component {
       tags: stackTags(),
     }, args.transform?.httpsListener);
 
+    // Lowercase and digits: the ALB compares header values case-insensitively (40 of 36 symbols, ~206 bits).
+    const previewKey = this.child(random.RandomPassword, "preview-key", {
+      length: 40,
+      special: false,
+      upper: false,
+      keepers: { rotation: args.previewKeyRotation ?? "initial" },
+    });
     const previewRules = {} as Record<Color, aws.lb.ListenerRule>;
     for (const color of COLORS) {
       previewRules[color] = this.child(aws.lb.ListenerRule, `preview-${color}`, {
         listenerArn: httpsListener.arn,
         priority: PREVIEW_PRIORITY[color],
-        conditions: [{ httpHeader: { httpHeaderName: COLOR_HEADER, values: [color] } }],
+        conditions: [{ httpHeader: { httpHeaderName: PREVIEW_HEADER, values: [pulumi.secret(previewKey.result.apply((key) => previewValue(color, key)))] } }],
         actions: [{ type: "forward", targetGroupArn: targetGroups[color].arn }],
         tags: stackTags(),
       }, args.transform?.previewRule);
@@ -436,7 +467,8 @@ export class LoadBalancer extends Component {
       blue: { arn: targetGroups.blue.arn, arnSuffix: targetGroups.blue.arnSuffix, name: targetGroups.blue.name },
       green: { arn: targetGroups.green.arn, arnSuffix: targetGroups.green.arnSuffix, name: targetGroups.green.name },
     };
-    this.nodes = { loadBalancer, securityGroup, ingressRules, egressRule, targetGroups, httpListener, httpsListener, previewRules };
+    this.previewKey = pulumi.secret(previewKey.result);
+    this.nodes = { loadBalancer, securityGroup, ingressRules, egressRule, targetGroups, httpListener, httpsListener, previewRules, previewKey };
     this.registerOutputs({
       arn: this.arn,
       arnSuffix: this.arnSuffix,

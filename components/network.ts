@@ -70,6 +70,12 @@ export class Network extends Component {
   public readonly privateSubnetIds: pulumi.Output<string[]>;
   /** True when the private subnets can reach the internet. */
   public readonly hasNat: boolean;
+  /**
+   * What makes the private subnets reach the internet (their route table,
+   * with the NAT route, and its associations): servers whose first boot
+   * downloads packages wait for these. Empty for an existing VPC.
+   */
+  public readonly privateInternetRoute: pulumi.Resource[];
   public readonly nodes: { vpc?: aws.ec2.Vpc; publicSubnets: aws.ec2.Subnet[]; privateSubnets: aws.ec2.Subnet[]; natGateway?: aws.ec2.NatGateway };
 
   constructor(name: string, args: NetworkArgs = {}, opts?: pulumi.ComponentResourceOptions) {
@@ -81,6 +87,7 @@ export class Network extends Component {
       this.firstPublicSubnetId = pulumi.output(args.existing.publicSubnetIds[0]);
       this.privateSubnetIds = pulumi.output(args.existing.privateSubnetIds);
       this.hasNat = false;
+      this.privateInternetRoute = [];
       this.nodes = { publicSubnets: [], privateSubnets: [] };
       this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
       return;
@@ -140,6 +147,7 @@ export class Network extends Component {
       routes: natGateway ? [{ cidrBlock: "0.0.0.0/0", natGatewayId: natGateway.id }] : [],
       tags: stackTags({ Name: this.childName("private-rt") }),
     });
+    const privateAssociations: aws.ec2.RouteTableAssociation[] = [];
     const privateSubnets = cidrs.private.map((block, i) => {
       const role = `private-${i + 1}`;
       const subnet = this.child(aws.ec2.Subnet, role, {
@@ -149,7 +157,7 @@ export class Network extends Component {
         mapPublicIpOnLaunch: false,
         tags: stackTags({ Name: this.childName(role), "django-tiers:tier": "private" }),
       }, args.transform?.privateSubnet);
-      this.child(aws.ec2.RouteTableAssociation, `${role}-rta`, { subnetId: subnet.id, routeTableId: privateRoutes.id });
+      privateAssociations.push(this.child(aws.ec2.RouteTableAssociation, `${role}-rta`, { subnetId: subnet.id, routeTableId: privateRoutes.id }));
       return subnet;
     });
 
@@ -159,6 +167,7 @@ export class Network extends Component {
     this.firstPublicSubnetId = publicSubnets[0].id;
     this.privateSubnetIds = pulumi.all(privateSubnets.map((s) => s.id));
     this.hasNat = natGateway !== undefined;
+    this.privateInternetRoute = natGateway ? [privateRoutes, ...privateAssociations] : [];
     this.nodes = { vpc, publicSubnets, privateSubnets, natGateway };
     this.registerOutputs({ vpcId: this.vpcId, publicSubnetIds: this.publicSubnetIds, privateSubnetIds: this.privateSubnetIds });
   }

@@ -71,6 +71,8 @@ export class PrivateBucket extends Component {
   public readonly arn: pulumi.Output<string>;
   /** The bucket policy; wait on it before a service that tests its access (ALB access logs). */
   public readonly policy: aws.s3.BucketPolicy;
+  /** The ownership controls; wait on them before a service that writes with ACLs (CloudFront's logs). */
+  public readonly ownership: aws.s3.BucketOwnershipControls;
 
   constructor(name: string, args: PrivateBucketArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("PrivateBucket", name, opts);
@@ -87,7 +89,7 @@ export class PrivateBucket extends Component {
       ignorePublicAcls: true,
       restrictPublicBuckets: true,
     });
-    this.child(aws.s3.BucketOwnershipControls, "ownership", {
+    this.ownership = this.child(aws.s3.BucketOwnershipControls, "ownership", {
       bucket: bucket.id,
       rule: { objectOwnership: args.objectOwnership ?? "BucketOwnerEnforced" },
     });

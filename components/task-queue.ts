@@ -108,6 +108,12 @@ export interface TaskQueueArgs {
    * @example { mysite: "3f2a9c1b7d0e" }
    */
   releases?: Record<string, string>;
+  /** The image the workers and the scheduler boot (see `FleetArgs.image`). @default the newest Debian 12 when created, kept after */
+  image?: FleetArgs["image"];
+  /** The secrets' rotation label: a new one replaces every worker (see `FleetArgs.secretsRotation`). @default none */
+  secretsRotation?: string;
+  /** What the workers' first boot needs (the NAT route; see `FleetArgs.waitFor`). @default [] */
+  waitFor?: FleetArgs["waitFor"];
   /** Where the workers read and write (the queues are added). */
   access: Omit<ServerAccess, "queueArns">;
   /** More security groups the workers wear (the client group the database and cache admit). */
@@ -200,6 +206,9 @@ export class TaskQueue extends Component {
       extraSecurityGroupIds: args.extraSecurityGroupIds,
       alertTopicArn: args.alertTopicArn,
       logRetentionDays: args.logRetentionDays,
+      image: args.image,
+      waitFor: args.waitFor,
+      secretsRotation: args.secretsRotation,
     };
     const workerArgs = {
       ...shared,

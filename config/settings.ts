@@ -407,6 +407,14 @@ export const SETTINGS = {
     default: 60,
     schema: int(10, 90),
   },
+  fleetImage: {
+    type: "string",
+    description: "load-balanced: the Debian 12 image every fleet boots (app, workers, scheduler), as an AMI id (ami-…) or the name of one of Debian's official images (debian-12-arm64-20250610-2137; amd64 for x86_64). Unset: each fleet keeps the image it was created with (the newest Debian 12 at that time) and never moves by itself. Setting or changing it rolls every fleet onto that image in the next pulumi up (a planned change: the launch templates' imageId shows in the plan).",
+    allowed: "an AMI id such as ami-0123456789abcdef0, or a Debian 12 image name such as debian-12-arm64-20250610-2137",
+    default: "",
+    unset: true,
+    schema: z.string().regex(/^(ami-([0-9a-f]{8}|[0-9a-f]{17})|debian-12-(arm64|amd64)-\d{8}-\d+)$/, { error: "must be an AMI id (ami- and 8 or 17 hex digits) or a Debian 12 image name (debian-12-<arm64|amd64>-<yyyymmdd>-<build>)" }).optional(),
+  },
   cdn: {
     type: "string",
     description: "A CDN in front of the site: cloudfront (load-balanced only: static and media from S3 at the edge), cloudflare (proxied records, SSL strict; the load balancer or the box admits only Cloudflare, and a box serves a Cloudflare Origin CA certificate; needs domains and cloudflareZoneId), or none.",

@@ -84,6 +84,8 @@ export interface Settings {
     idleRunning: boolean;
     /** Percent of traffic the idle color gets (a canary). */
     canaryWeight: number;
+    /** The image every fleet boots; absent: each keeps the one it was created with. */
+    image?: { id: string } | { name: string };
   };
   /**
    * A box tier with boxReleases: blue-green: two gunicorn programs per app
@@ -410,7 +412,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   // The load-balanced tier: fleets, promotion, CDN and the task queue.
   const defaults = (key: SettingKey) => raw[key] === undefined || JSON.stringify(coerceConfigValue(raw[key])) === JSON.stringify((SETTINGS[key] as SettingSpec).default);
   const fleetOnly: SettingKey[] = [
-    "liveColor", "blueRelease", "greenRelease", "idleFleet", "canaryWeight", "fleetMinSize", "fleetMaxSize", "fleetTargetCpu",
+    "liveColor", "blueRelease", "greenRelease", "idleFleet", "canaryWeight", "fleetMinSize", "fleetMaxSize", "fleetTargetCpu", "fleetImage",
     "taskQueueBroker", "taskQueues", "workerInstanceType", "workerMinSize", "workerMaxSize",
   ];
   // Blue-green on one box (boxReleases: blue-green): the color settings apply, a canary does not.
@@ -457,7 +459,12 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     if (v.canaryWeight > 0 && v.idleFleet !== "running") {
       problem("canaryWeight", "sends traffic to the idle fleet, which has no servers (idleFleet is stopped)", "0, or set idleFleet: running");
     }
+    const debianArch = v.architecture === "arm64" ? "arm64" : "amd64";
+    if (v.fleetImage?.startsWith("debian-") && !v.fleetImage.startsWith(`debian-12-${debianArch}-`)) {
+      problem("fleetImage", `names a ${v.fleetImage.split("-")[2]} image but architecture is ${v.architecture}`, `a debian-12-${debianArch}-… image name, an AMI id, or another architecture`);
+    }
     fleet = {
+      ...(v.fleetImage ? { image: v.fleetImage.startsWith("ami-") ? { id: v.fleetImage } : { name: v.fleetImage } } : {}),
       minSize,
       maxSize: v.fleetMaxSize,
       targetCpuPercent: v.fleetTargetCpu,

@@ -48,6 +48,7 @@ export const T = {
   distribution: ["aws:cloudfront/distribution:Distribution"],
   originAccessControl: ["aws:cloudfront/originAccessControl:OriginAccessControl"],
   responseHeadersPolicy: ["aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy"],
+  originRequestPolicy: ["aws:cloudfront/originRequestPolicy:OriginRequestPolicy"],
   logDeliverySource: ["aws:cloudwatch/logDeliverySource:LogDeliverySource"],
 
   cloudflareZoneSetting: ["cloudflare:index/zoneSetting:ZoneSetting"],

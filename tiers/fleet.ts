@@ -19,6 +19,7 @@ import { LoadBalancer, albLogDeliveryStatement } from "../components/load-balanc
 import { Monitoring } from "../components/monitoring";
 import { PrivateBucket } from "../components/private-bucket";
 import { TaskQueue, visibilityTimeoutSeconds } from "../components/task-queue";
+import { SETTINGS } from "../config/settings";
 import type { Settings } from "../config/validate";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
 import { commonSpec, deployCheckNote, deployFoundation } from "./foundation";
@@ -111,7 +112,12 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
     restrictTo: s.cdn === "none" ? undefined : s.cdn,
     targets: { deregistrationDelaySeconds: s.gunicorn.gracefulTimeoutSeconds + DEREGISTRATION_MARGIN_SECONDS },
     weights: { blue: plan.blue.weight, green: plan.green.weight },
+    previewKeyRotation: s.secretsRotation,
   }, opts);
+
+  // Servers read secrets at boot: a rotation replaces them all. The first label is not tagged, so a stack
+  // that never rotated keeps its launch templates when it upgrades to a version that tags rotations.
+  const rotationTag = s.secretsRotation === SETTINGS.secretsRotation.default ? undefined : s.secretsRotation;
 
   // Task workers: their own fleet (and one scheduler for Celery beat); with SQS, the queues the app fleets send to.
   const appSpecBase = commonSpec(s, f, cloudfront ? { customDomain: hosts[0] } : {});
@@ -141,6 +147,9 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
         extraSecurityGroupIds: clients ? [clients.id] : undefined,
         alertTopicArn: alerts.topicArn,
         logRetentionDays: s.logRetentionDays,
+        image: fleetSettings.image,
+        waitFor: network.privateInternetRoute,
+        secretsRotation: rotationTag,
       }, opts)
     : undefined;
 
@@ -184,6 +193,9 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
       alertTopicArn: alerts.topicArn,
       logRetentionDays: s.logRetentionDays,
       scaling: running ? { targetCpuPercent: fleetSettings.targetCpuPercent } : undefined,
+      image: fleetSettings.image,
+      waitFor: network.privateInternetRoute,
+      secretsRotation: rotationTag,
     }, opts);
   }
 
@@ -219,6 +231,7 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
           }
         : undefined,
       logsBucketDomainName: cdnLogs.bucket.bucketDomainName,
+      waitFor: [cdnLogs.ownership],
     }, opts);
     settleDistribution(cdn.distributionArn!);
     new DnsRecords("dns", { zoneId: dns.cloudflareZoneId, hosts, target: cdn.domainName!, type: "CNAME" }, opts);
@@ -263,6 +276,10 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
   if (!fleetSettings.releases[fleetSettings.liveColor]) {
     notes.push(`The live fleet's release is not pinned (${fleetSettings.liveColor}Release unset): a change to the app folders rolls the live fleet in place. Promote (which pins it) to release through the idle fleet.`);
   }
+  const image = fleetSettings.image;
+  notes.push(image
+    ? `Fleet image: ${"id" in image ? image.id : `${image.name} (Debian's image of that name)`}, pinned by fleetImage; changing it rolls every fleet onto the new image.`
+    : `Fleet image: not pinned. A new fleet boots the newest official Debian 12 ${s.box.architecture} image and keeps it (each launch template's imageId is not updated); set fleetImage to an AMI id or image name to move the fleets to a newer image, as a planned change.`);
   if (!s.deletionProtection) {
     notes.push(`deletionProtection is off (${s.environment}): the load balancer and the database can be deleted; the database still takes a final snapshot.`);
   }
@@ -307,6 +324,7 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
       liveColor: pulumi.output(fleetSettings.liveColor),
       colors,
       builtRelease: pulumi.output(built),
+      previewKey: loadBalancer.previewKey,
       loadBalancerDnsName: loadBalancer.dnsName,
       ...(cdn?.domainName ? { cdnDomainName: cdn.domainName } : {}),
     },
@@ -323,7 +341,7 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
       {
         check: "secrets-rotation",
         setting: "secretsRotation",
-        reason: "generated secrets (SECRET_KEY, database password, cache token) rotate when the secretsRotation label changes and pulumi up rolls them out to the servers, not on a Secrets Manager schedule the servers would not notice",
+        reason: "generated secrets (SECRET_KEY, database password, cache token, preview key) rotate when the secretsRotation label changes, not on a Secrets Manager schedule the servers would not notice: pulumi up then replaces every fleet server (rolling instance refresh), and the replacements read the new values at boot. RDS applies the new master password within minutes, before the refresh has replaced every server: until it has, the old servers cannot open new database connections (docs/runbooks/rotate-secrets.md)",
       },
     ],
   };

@@ -23,6 +23,12 @@ export interface StackOutputs {
   colors?: pulumi.Output<Record<"blue" | "green", { release: string; running: boolean; weight: number; targetGroupArn?: string; autoScalingGroup?: string; minSize?: number }>>;
   /** load-balanced, or a box tier with boxReleases: blue-green: the release built from the app folders now (what `npm run promote` deploys by default). */
   builtRelease?: pulumi.Output<string>;
+  /**
+   * load-balanced: the key a preview of a color needs (a Pulumi secret:
+   * `pulumi stack output previewKey --show-secrets`). A request with the
+   * header `X-Django-Tiers-Preview: <color>.<previewKey>` reaches that color.
+   */
+  previewKey?: pulumi.Output<string>;
   /** load-balanced: the load balancer's DNS name (the domains point at it, or at the CDN). */
   loadBalancerDnsName?: pulumi.Output<string>;
   /** With the cloudfront CDN: the distribution's domain name. */

@@ -12,7 +12,9 @@ import {
   Color,
   PromotionOutputs,
   PromotionSetting,
+  ReadSetting,
   PromotionWorkspace,
+  PREVIEW_HEADER,
   SmokeResult,
   SmokeTest,
   TargetCounts,
@@ -62,7 +64,7 @@ const plainOutputs = (outputs: Record<string, { value: unknown }>) => Object.fro
 /** The stack `stackName` of the Pulumi project in `workDir`. `onOutput` receives `pulumi up`'s progress as it runs. */
 export async function openStack(stackName: string, workDir: string, onOutput: (text: string) => void): Promise<PromotionWorkspace> {
   const stack = await LocalWorkspace.selectStack({ stackName, workDir });
-  const key = (k: PromotionSetting) => `${CONFIG_NAMESPACE}:${k}`;
+  const key = (k: ReadSetting) => `${CONFIG_NAMESPACE}:${k}`;
   return {
     stackName,
     async getConfig(k) {
@@ -113,9 +115,10 @@ export const awsTargetHealth: TargetHealth = {
 
 /** GET with the color header (when given); a redirect is an answer (not followed), a network error or timeout is status 0. */
 export const fetchSmokeTest: SmokeTest = {
-  async get(url: string, color: Color | undefined, timeoutMs: number): Promise<SmokeResult> {
+  async get(url: string, color: Color | undefined, timeoutMs: number, previewKey?: string): Promise<SmokeResult> {
+    const headers: Record<string, string> = color ? { [COLOR_HEADER]: color, ...(previewKey ? { [PREVIEW_HEADER]: `${color}.${previewKey}` } : {}) } : {};
     try {
-      const res = await fetch(url, { headers: color ? { [COLOR_HEADER]: color } : {}, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(url, { headers, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
       await res.body?.cancel();
       const answered = res.headers.get(COLOR_HEADER);
       return { status: res.status, ...(answered ? { color: answered.trim().toLowerCase() } : {}) };

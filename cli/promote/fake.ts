@@ -13,6 +13,7 @@ import {
   PromotionOutputs,
   PromotionSetting,
   PromotionWorkspace,
+  ReadSetting,
   SmokeResult,
   SmokeTest,
   TargetCounts,
@@ -27,6 +28,9 @@ export type StackEvent =
 export const fakeTargetGroupArn = (stack: string, color: Color) =>
   `arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/${stack}-tg-${color}/0123456789abcdef`;
 
+/** The load-balanced fake stack's preview key (its secret output previewKey). */
+export const FAKE_PREVIEW_KEY = "fakepreviewkey0123456789";
+
 /** The release the fake stack's app folders build (what an unpinned color runs). */
 export const FAKE_BUILT_RELEASE = "built-7c1e";
 
@@ -34,23 +38,26 @@ export const FAKE_BUILT_RELEASE = "built-7c1e";
  * The outputs of the load-balanced tier for these settings, or of a box tier
  * with boxReleases: blue-green (`front: "box"`: no target groups, no canary).
  */
-export function outputsFor(stack: string, config: ReadonlyMap<string, string>, front: Front = "load-balancer"): PromotionOutputs {
+export function outputsFor(stack: string, config: ReadonlyMap<string, string>, front: Front = "load-balancer", fleetMinSize = 2): PromotionOutputs {
+  const built = config.get("releaseVersion") || FAKE_BUILT_RELEASE;
   const live = (config.get("liveColor") ?? "blue") as Color;
   const idle = otherColor(live);
   const idleRunning = (config.get("idleFleet") ?? "stopped") === "running";
   const canary = idleRunning && front === "load-balancer" ? Number(config.get("canaryWeight") ?? "0") : 0;
   const color = (c: Color, running: boolean, weight: number) => ({
     // As the stack does: an unpinned color runs the release built from the app folders now.
-    release: config.get(`${c}Release`) || FAKE_BUILT_RELEASE,
+    release: config.get(`${c}Release`) || built,
     running,
     weight,
-    ...(front === "load-balancer" ? { targetGroupArn: fakeTargetGroupArn(stack, c) } : {}),
+    ...(front === "load-balancer" ? { targetGroupArn: fakeTargetGroupArn(stack, c), minSize: running ? fleetMinSize : 0 } : {}),
   });
   return {
     front,
     liveColor: live,
     colors: { [live]: color(live, true, 100 - canary), [idle]: color(idle, idleRunning, canary) } as PromotionOutputs["colors"],
     siteUrls: front === "box" ? ["http://ec2-203-0-113-10.compute-1.amazonaws.com/"] : ["https://example.com/", "https://www.example.com/"],
+    builtRelease: built,
+    ...(front === "load-balancer" ? { previewKey: FAKE_PREVIEW_KEY } : {}),
   };
 }
 
@@ -63,12 +70,25 @@ export class FakeStack implements PromotionWorkspace {
   afterUp?: (outputs: PromotionOutputs) => void;
   private applied: PromotionOutputs;
 
-  constructor(readonly stackName: string, settings: Partial<Record<PromotionSetting, string>> = {}, readonly front: Front = "load-balancer") {
+  /**
+   * `releaseVersion` among the settings is the label the stack's next
+   * updates build (else FAKE_BUILT_RELEASE), set, as an operator does, after
+   * the last update: the outputs to begin with show FAKE_BUILT_RELEASE.
+   * `fleetMinSize` is the live fleet's minimum.
+   */
+  constructor(
+    readonly stackName: string,
+    settings: Partial<Record<ReadSetting, string>> = {},
+    readonly front: Front = "load-balancer",
+    readonly fleetMinSize = 2,
+  ) {
     this.config = new Map(Object.entries(settings) as Array<[string, string]>);
-    this.applied = outputsFor(stackName, this.config, front);
+    const before = new Map(this.config);
+    before.delete("releaseVersion");
+    this.applied = outputsFor(stackName, before, front, fleetMinSize);
   }
 
-  async getConfig(key: PromotionSetting): Promise<string | undefined> {
+  async getConfig(key: ReadSetting): Promise<string | undefined> {
     return this.config.get(key);
   }
 
@@ -79,7 +99,7 @@ export class FakeStack implements PromotionWorkspace {
 
   async up(message: string): Promise<PromotionOutputs> {
     this.beforeUp?.(message);
-    this.applied = outputsFor(this.stackName, this.config, this.front);
+    this.applied = outputsFor(this.stackName, this.config, this.front, this.fleetMinSize);
     this.events.push({ kind: "up", message, outputs: this.applied });
     this.afterUp?.(this.applied);
     return this.applied;
@@ -121,12 +141,12 @@ export class FakeTargetHealth implements TargetHealth {
 
 /** Answers each request from `answer(url, color, attempt)` (a status, or a whole result); records the requests. */
 export class FakeSmokeTest implements SmokeTest {
-  readonly requests: Array<{ url: string; color: Color | undefined }> = [];
+  readonly requests: Array<{ url: string; color: Color | undefined; previewKey?: string }> = [];
 
   constructor(private readonly answer: (url: string, color: Color | undefined, attempt: number) => number | SmokeResult = () => 200) {}
 
-  async get(url: string, color: Color | undefined): Promise<SmokeResult> {
-    this.requests.push({ url, color });
+  async get(url: string, color: Color | undefined, _timeoutMs?: number, previewKey?: string): Promise<SmokeResult> {
+    this.requests.push({ url, color, ...(previewKey ? { previewKey } : {}) });
     const answer = this.answer(url, color, this.requests.length);
     if (typeof answer !== "number") return answer;
     return answer === 0 ? { status: answer, error: "connect ECONNREFUSED" } : { status: answer };

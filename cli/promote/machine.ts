@@ -5,7 +5,7 @@
  *   1 preflight        read the settings and outputs; find where to start
  *   2 deploy           <idle>Release=R, idleFleet=running, canaryWeight=0, up
  *   3 wait-healthy     the new color's target group: ≥ min healthy, none unhealthy or initial
- *   4 smoke            GET each smoke URL with X-Django-Tiers-Color: <new> until 200
+ *   4 smoke            GET each smoke URL with the preview header of <new> until 200
  *   5 canary           canaryWeight=N, up; watch health and smoke for M minutes
  *   6 switch           liveColor=<new>, canaryWeight=0, up (the old color keeps running)
  *   7 rollback-window  wait W minutes (`--rollback` sends traffic back in seconds)
@@ -38,6 +38,8 @@
 import { DEFAULTS, PromoteOptions, Waits } from "./options";
 import {
   COLOR_HEADER,
+  COLORS,
+  PREVIEW_HEADER,
   Color,
   Front,
   PromotionOutputs,
@@ -305,8 +307,10 @@ class Runner {
     return this.outputs.front === "box";
   }
 
+  /** --min-healthy, else the fleet's own minimum size as the stack exports it (a fleet of 1 never has 2 healthy targets). */
   private get minHealthy(): number {
-    return this.waits!.minHealthy ?? DEFAULTS.minHealthy;
+    const fleetMin = Math.max(0, ...COLORS.map((c) => this.outputs.colors[c].minSize ?? 0));
+    return this.waits!.minHealthy ?? (fleetMin > 0 ? fleetMin : DEFAULTS.minHealthy);
   }
 
   protected ready(c: TargetCounts): boolean {
@@ -364,14 +368,14 @@ class Runner {
    * the timeout.
    */
   protected async waitAnswers(color: Color, preview: boolean): Promise<void> {
-    const { clock, smoke } = this.ports;
+    const { clock } = this.ports;
     const { timeoutMs, pollMs } = this.waits!;
     const url = this.smokeUrls()[0];
-    const how = preview ? `with ${COLOR_HEADER}: ${color}` : "as live traffic (no header)";
+    const how = preview ? `with ${this.previewHeader(color)}` : "as live traffic (no header)";
     const started = clock.now();
     this.log(`  waiting for ${color} to answer ${url} ${how} (the box's rollout runs after pulumi up); polling every ${formatDuration(pollMs)}, up to ${formatDuration(timeoutMs)}`);
     for (;;) {
-      const r = await smoke.get(url, preview ? color : undefined, Math.min(10_000, timeoutMs));
+      const r = await this.smokeGet(url, preview ? color : undefined, Math.min(10_000, timeoutMs));
       const waited = clock.now() - started;
       if (this.answered(r, color)) {
         this.log(`  ${color} answers ${how} after ${formatDuration(waited)}`);
@@ -383,19 +387,36 @@ class Runner {
     }
   }
 
+  /** The header that previews `color`, as the log shows it (never the key). */
+  protected previewHeader(color: Color): string {
+    return this.box ? `${COLOR_HEADER}: ${color}` : `${PREVIEW_HEADER}: ${color}.<previewKey>`;
+  }
+
+  /**
+   * One smoke request; with a color, through the preview header. Behind the
+   * load balancer that needs the stack's preview key: without it the request
+   * would reach the live fleet and prove nothing about `color`.
+   */
+  protected smokeGet(url: string, color: Color | undefined, timeoutMs: number): Promise<SmokeResult> {
+    if (color && !this.box && !this.outputs.previewKey) {
+      throw new CheckFailed(`stack ${this.ports.workspace.stackName} exports no previewKey, so no request can reach ${color} alone: update the stack with this version of django-tiers (pulumi up) first`);
+    }
+    return this.ports.smoke.get(url, color, timeoutMs, color && !this.box ? this.outputs.previewKey : undefined);
+  }
+
   protected smokeUrls(): string[] {
     return this.waits!.smokePaths.map((p) => new URL(p, this.outputs.siteUrls[0].replace(/\/?$/, "/")).toString());
   }
 
   /** GETs each smoke URL with the color header until it answers 200, or throws CheckFailed at the timeout. */
   protected async smokeTest(color: Color): Promise<void> {
-    const { clock, smoke } = this.ports;
+    const { clock } = this.ports;
     const { timeoutMs, pollMs } = this.waits!;
     const started = clock.now();
     for (const url of this.smokeUrls()) {
-      this.log(`  smoke test: GET ${url} with ${COLOR_HEADER}: ${color}, until it answers 200 (up to ${formatDuration(timeoutMs)})`);
+      this.log(`  smoke test: GET ${url} with ${this.previewHeader(color)}, until it answers 200 (up to ${formatDuration(timeoutMs)})`);
       for (;;) {
-        const r = await smoke.get(url, color, Math.min(10_000, timeoutMs));
+        const r = await this.smokeGet(url, color, Math.min(10_000, timeoutMs));
         const waited = clock.now() - started;
         if (this.answered(r, color)) {
           this.log(`  ${url}: 200 after ${formatDuration(waited)}`);
@@ -413,7 +434,7 @@ class Runner {
     const counts = await this.describe(color);
     if (counts && !this.ready(counts)) throw new CheckFailed(`${color}'s targets are not healthy: ${formatCounts(counts)}`);
     for (const url of this.smokeUrls()) {
-      const r = await this.ports.smoke.get(url, color, 10_000);
+      const r = await this.smokeGet(url, color, 10_000);
       if (!this.answered(r, color)) throw new CheckFailed(`smoke test of ${color} failed: ${url} answered ${this.describeAnswer(r)}`);
     }
     if (this.box) return `${color} answers`;
@@ -448,6 +469,7 @@ class Promotion extends Runner {
       return EXIT.ok;
     }
     if (this.box) this.refuseLoadBalancerFlags();
+    await this.refuseUnbuiltRelease(start.target);
     this.target = start.target;
     this.previous = otherColor(start.target);
     this.resumedSwitch = this.config.liveColor === this.target && start.from === "wait-healthy";
@@ -465,6 +487,27 @@ class Promotion extends Runner {
     }
     this.log(`done in ${formatDuration(this.ports.clock.now() - started)}: release ${o.release} is live on ${this.target}; ${this.previous} is stopped`);
     return EXIT.ok;
+  }
+
+  /**
+   * The deploy only pins a label: the bundle it names exists when the next
+   * update builds it (releaseVersion, else the app folders' hash) or when a
+   * color runs it now. Any other label would start servers on a bundle that
+   * is not in the bucket.
+   */
+  private async refuseUnbuiltRelease(target: Color): Promise<void> {
+    const release = this.options.release;
+    const stack = this.ports.workspace.stackName;
+    const releaseVersion = await this.ports.workspace.getConfig("releaseVersion");
+    const built = releaseVersion || this.outputs.builtRelease;
+    const running = COLORS.map((c) => this.outputs.colors[c].release);
+    if (built === undefined || release === built || running.includes(release)) return;
+    throw new Refused([
+      `release ${release} is not built by stack ${stack}: its next update builds ${built}`,
+      releaseVersion ? " (releaseVersion)" : " (releaseVersion is unset: the hash of the app folders)",
+      ` and the colors run ${COLORS.map((c) => `${c} ${this.outputs.colors[c].release}`).join(", ")}, so ${target} would boot a bundle ${release} that is not in the artifacts bucket.`,
+      ` Label the app folders first: \`pulumi config set django-tiers:releaseVersion ${release} --stack ${stack}\` (the deploy's update then builds bundle ${release}), or promote ${built}`,
+    ].join(""));
   }
 
   /** Flags that only mean something with a load balancer: refused on a box stack before anything changes. */
@@ -669,7 +712,7 @@ class Rollback extends Runner {
     const release = this.outputs.colors[other].release;
     if (running) {
       const url = this.smokeUrls()[0];
-      const r = await this.ports.smoke.get(url, other, 10_000);
+      const r = await this.smokeGet(url, other, 10_000);
       if (!this.answered(r, other)) {
         this.log(`rollback refused: ${other} does not answer ${url} with ${COLOR_HEADER}: ${other} (got ${this.describeAnswer(r)}); traffic stays on ${live}`);
         return EXIT.failed;

@@ -21,7 +21,8 @@ export interface Waits {
   pollMs: number;
   /**
    * load-balanced: targets that must be healthy (with none unhealthy or
-   * initial) before the color gets traffic. Absent: DEFAULTS.minHealthy. A
+   * initial) before the color gets traffic. Absent: the fleet's minimum size
+   * (the stack's output colors.<color>.minSize), else DEFAULTS.minHealthy. A
    * box stack has no targets and refuses the flag.
    */
   minHealthy?: number;
@@ -56,6 +57,7 @@ export const DEFAULTS = {
   rollbackWindowMinutes: 15,
   timeoutMinutes: 10,
   pollSeconds: 15,
+  /** Only for a stack whose outputs lack colors.<color>.minSize (deployed by an older version). */
   minHealthy: 2,
   smokePath: "healthz",
 };

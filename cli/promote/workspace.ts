@@ -24,6 +24,9 @@ export function otherColor(color: Color): Color {
  */
 export type PromotionSetting = "liveColor" | "blueRelease" | "greenRelease" | "canaryWeight" | "idleFleet";
 
+/** The settings a promotion reads: the five it writes, and the label of the release the next update builds. */
+export type ReadSetting = PromotionSetting | "releaseVersion";
+
 export const CONFIG_NAMESPACE = "django-tiers";
 
 export function releaseSetting(color: Color): "blueRelease" | "greenRelease" {
@@ -40,6 +43,8 @@ export interface ColorOutput {
   weight: number;
   /** load-balanced: the color's target group. Absent on a box stack (nginx on the box switches the colors). */
   targetGroupArn?: string;
+  /** load-balanced: the fewest servers the color's fleet runs (0 while stopped). */
+  minSize?: number;
 }
 
 /**
@@ -56,13 +61,17 @@ export interface PromotionOutputs {
   colors: Record<Color, ColorOutput>;
   /** The site's URLs; the smoke test requests paths under the first. */
   siteUrls: string[];
+  /** The release the last update built from the app folders (releaseVersion, or their hash). */
+  builtRelease?: string;
+  /** load-balanced: the stack's preview key (a secret output), which the preview header carries. */
+  previewKey?: string;
 }
 
 /** A stack as the promotion sees it. Config keys are the settings' names, without the namespace. */
 export interface PromotionWorkspace {
   readonly stackName: string;
   /** The setting's value, or undefined when the stack does not set it (its default applies). */
-  getConfig(key: PromotionSetting): Promise<string | undefined>;
+  getConfig(key: ReadSetting): Promise<string | undefined>;
   /** Sets several settings at once (one `pulumi config set-all`). */
   setConfig(values: Partial<Record<PromotionSetting, string>>): Promise<void>;
   /** `pulumi up` with this message; resolves to the stack's outputs after the update. */
@@ -100,13 +109,22 @@ export interface SmokeResult {
 
 export const COLOR_HEADER = "X-Django-Tiers-Color";
 
+/**
+ * load-balanced: the header whose value `<color>.<previewKey>` reaches a
+ * color through the load balancer (components/load-balancer.ts); the bare
+ * color header picks nothing there.
+ */
+export const PREVIEW_HEADER = "X-Django-Tiers-Preview";
+
 export interface SmokeTest {
   /**
    * GET `url`, no redirects followed. With `color`, the request carries
-   * `X-Django-Tiers-Color: <color>` (the listener rule, or nginx on a box,
-   * routes it to that color); without, it goes wherever live traffic goes.
+   * `X-Django-Tiers-Color: <color>` (nginx on a box routes it to that
+   * color) and, with `previewKey`, `X-Django-Tiers-Preview:
+   * <color>.<previewKey>` (the load balancer's preview rule routes it);
+   * without, it goes wherever live traffic goes.
    */
-  get(url: string, color: Color | undefined, timeoutMs: number): Promise<SmokeResult>;
+  get(url: string, color: Color | undefined, timeoutMs: number, previewKey?: string): Promise<SmokeResult>;
 }
 
 export interface Clock {
@@ -153,11 +171,20 @@ export function parseOutputs(raw: Record<string, unknown>, stackName: string): P
     if (typeof o.weight !== "number") throw missing(`colors.${c}.weight is not a number`);
     // A box stack has no target group; a load-balanced one has one per color.
     if (o.targetGroupArn !== undefined && (typeof o.targetGroupArn !== "string" || !o.targetGroupArn)) throw missing(`colors.${c}.targetGroupArn is not a string`);
-    colors[c] = { release: o.release, running: o.running, weight: o.weight, ...(o.targetGroupArn ? { targetGroupArn: o.targetGroupArn as string } : {}) };
+    if (o.minSize !== undefined && (typeof o.minSize !== "number" || !Number.isInteger(o.minSize) || o.minSize < 0)) throw missing(`colors.${c}.minSize is not a whole number`);
+    colors[c] = {
+      release: o.release,
+      running: o.running,
+      weight: o.weight,
+      ...(o.targetGroupArn ? { targetGroupArn: o.targetGroupArn as string } : {}),
+      ...(typeof o.minSize === "number" ? { minSize: o.minSize } : {}),
+    };
   }
   const withTargetGroups = COLORS.filter((c) => colors[c].targetGroupArn !== undefined);
   if (withTargetGroups.length === 1) throw missing(`colors.${COLORS.find((c) => !colors[c].targetGroupArn)}.targetGroupArn is missing (colors.${withTargetGroups[0]} has one)`);
   const urls = raw.siteUrls;
   if (!Array.isArray(urls) || urls.length === 0 || !urls.every((u) => typeof u === "string")) throw missing("siteUrls is not a non-empty list of URLs");
-  return { front: withTargetGroups.length ? "load-balancer" : "box", liveColor: live, colors, siteUrls: urls as string[] };
+  const built = typeof raw.builtRelease === "string" && raw.builtRelease ? { builtRelease: raw.builtRelease } : {};
+  const key = typeof raw.previewKey === "string" && raw.previewKey ? { previewKey: raw.previewKey } : {};
+  return { front: withTargetGroups.length ? "load-balancer" : "box", liveColor: live, colors, siteUrls: urls as string[], ...built, ...key };
 }

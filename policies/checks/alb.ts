@@ -8,8 +8,8 @@
 import { eachResource, finding, notApplicable, ofType, prodOnly, refersTo, resolve } from "../plan-queries";
 import { T } from "../resource-types";
 import { GUNICORN_DEFAULTS, gracefulTimeouts } from "../server-files";
-import type { Check, PlannedResource, PlanUnderTest } from "../types";
-import { asArray, asBool, asNumber, asRecord, asString, asStrings, field, show } from "../values";
+import type { Check, Finding, PlannedResource, PlanUnderTest } from "../types";
+import { asArray, asBool, asNumber, asRecord, asString, asStrings, field, isSecret, show } from "../values";
 
 const NO_ALB = "no application load balancer in this plan";
 
@@ -302,6 +302,67 @@ export const albDeregistrationDelay: Check = {
   },
 };
 
+/** The header that picks a color on a blue-green box (and picked a fleet before previews needed a key). */
+const COLOR_HEADER = "x-django-tiers-color";
+
+/** AWS's managed origin request policies that forward every viewer header. */
+const MANAGED_ALL_VIEWER_POLICIES = [
+  "216adef6-5c7f-47e4-b989-5492eafa07d3", // Managed-AllViewer
+  "b689b0a8-53d0-40ab-baf2-68738e2966ac", // Managed-AllViewerExceptHostHeader
+  "33f36d7e-f396-46d9-90e0-52428a34d9dc", // Managed-AllViewerAndCloudFrontHeaders-2022-06
+];
+
+/** True when a value holds a Pulumi secret anywhere (the engine marks a whole block secret when a part is). */
+const holdsSecret = (v: unknown): boolean =>
+  isSecret(v) || (Array.isArray(v) ? v.some(holdsSecret) : v !== null && typeof v === "object" ? Object.values(v).some(holdsSecret) : false);
+
+/** Whether a CloudFront behavior passes the color header to its origin, and how. */
+function forwardsColorHeader(plan: PlanUnderTest, b: Record<string, unknown>): string | undefined {
+  const legacy = asStrings(field(b, "forwardedValues.headers")).map((h) => h.toLowerCase());
+  if (legacy.includes("*") || legacy.includes(COLOR_HEADER)) return "forwardedValues.headers passes it";
+  const id = asString(b.originRequestPolicyId);
+  if (!id) return undefined;
+  if (MANAGED_ALL_VIEWER_POLICIES.includes(id)) return `the managed origin request policy ${id} passes every viewer header`;
+  const policy = resolve(plan, id, T.originRequestPolicy);
+  if (!policy) return `origin request policy ${id} is not in this plan`;
+  const behavior = asString(field(policy.inputs, "headersConfig.headerBehavior")) ?? "none";
+  const items = asStrings(field(policy.inputs, "headersConfig.headers.items")).map((h) => h.toLowerCase());
+  if (behavior === "allViewer" || behavior === "allViewerAndWhitelistCloudFront") return `its origin request policy ${policy.name} passes every viewer header`;
+  if (behavior === "allExcept" && !items.includes(COLOR_HEADER)) return `its origin request policy ${policy.name} passes every viewer header but ${items.join(", ") || "none"}`;
+  if (behavior === "whitelist" && items.includes(COLOR_HEADER)) return `its origin request policy ${policy.name} lists it`;
+  return undefined;
+}
+
+/**
+ * Previews are private: a listener rule that picks a fleet by request
+ * header needs a value a visitor cannot know (a Pulumi secret: the stack's
+ * preview key), and CloudFront does not pass the color header on as is.
+ * Source: CHECKS.md "Previews are private".
+ */
+export const previewsPrivate: Check = {
+  id: "previews-private",
+  title: "Previews are private: picking a fleet by header needs a secret, and the CDN drops the color header",
+  refs: [],
+  description: "A header anyone can send that selects the idle fleet lets any visitor reach code that has not been promoted (and its admin, debug pages or migrations in progress).",
+  run: (plan) => {
+    const rules = ofType(plan, T.listenerRule).filter(headerOnlyRule);
+    if (!rules.length && !applicationLoadBalancers(plan).length) return notApplicable(NO_ALB);
+    const findings: Finding[] = [];
+    for (const r of rules) {
+      const headers = asArray(r.inputs.conditions).map((c) => asString(field(c, "httpHeader.httpHeaderName"))).filter(Boolean);
+      if (!holdsSecret(r.inputs.conditions)) findings.push(finding(r, `routes by ${headers.join(", ")} with a value anyone can send, so any visitor reaches the fleet it forwards to`));
+    }
+    for (const d of ofType(plan, T.distribution)) {
+      const behaviors = [asRecord(d.inputs.defaultCacheBehavior) ?? {}, ...asArray(d.inputs.orderedCacheBehaviors).map((b) => asRecord(b) ?? {})];
+      for (const b of behaviors) {
+        const how = forwardsColorHeader(plan, b);
+        if (how) findings.push(finding(d, `${b.pathPattern ? `behavior ${show(b.pathPattern)}` : "the default behavior"} passes X-Django-Tiers-Color to the origin: ${how}`));
+      }
+    }
+    return findings;
+  },
+};
+
 export const ALB_CHECKS: Check[] = [
   albHttpRedirectsToHttps,
   albTlsPolicy,
@@ -314,4 +375,5 @@ export const ALB_CHECKS: Check[] = [
   albMultiAz,
   asgMinSize,
   albDeregistrationDelay,
+  previewsPrivate,
 ];

@@ -386,6 +386,13 @@ export function loadBalancer(): PlannedResource[] {
     }),
     targetGroup("tg-blue"),
     targetGroup("tg-green"),
+    // The idle color's preview: a header whose value holds the stack's secret key.
+    res(T.listenerRule[0], "alb-preview-green", {
+      listenerArn: arn("elasticloadbalancing", "alb-https"),
+      priority: 20,
+      conditions: new SecretValue([{ httpHeader: { httpHeaderName: "X-Django-Tiers-Preview", values: ["green.previewkey0123456789"] } }]),
+      actions: [{ type: "forward", targetGroupArn: arn("elasticloadbalancing", "tg-green") }],
+    }),
     res(T.launchTemplate[0], "fleet-lt", {
       imageId: "ami-0123456789abcdef0",
       instanceType: "t4g.small",

@@ -124,8 +124,14 @@ describe("Cdn (cloudfront) in front of the ALB and the file buckets", () => {
       cachedMethods: ["GET", "HEAD"],
       compress: true,
       cachePolicyId: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
-      originRequestPolicyId: "216adef6-5c7f-47e4-b989-5492eafa07d3",
+      originRequestPolicyId: "site-origin-request-id",
       responseHeadersPolicyId: "site-headers-id",
+    });
+    // Every viewer header (Host included) but the bare color header, which no visitor may bring to the servers.
+    expect(named(engine.resources, "site-origin-request").inputs).toMatchObject({
+      headersConfig: { headerBehavior: "allExcept", headers: { items: ["X-Django-Tiers-Color"] } },
+      cookiesConfig: { cookieBehavior: "all" },
+      queryStringsConfig: { queryStringBehavior: "all" },
     });
     const files = (role: string) => ({
       pathPattern: `/${role}/*`,
@@ -344,7 +350,7 @@ describe("Cdn children", () => {
     expect(cdns.filter((c) => !c.name.startsWith("bad-")).map((c) => c.name).sort()).toEqual(["box", "proxy", "shared", "site", "weak"]);
     for (const c of cdns) for (const child of childrenOf(engine.resources, c)) expect(child.name.startsWith(`${c.name}-`)).toBe(true);
     const cdnChildren = engine.resources.filter((r) => /^(site|box|shared|proxy|weak)-/.test(r.name) && r.name !== "site-cert");
-    expect(cdnChildren.length).toBe(15);
+    expect(cdnChildren.length).toBe(19);
     const componentUrns = new Set(cdns.map((c) => c.urn));
     for (const r of cdnChildren) expect(componentUrns.has(r.parent)).toBe(true);
   });

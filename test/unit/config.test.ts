@@ -99,6 +99,9 @@ describe("validateSettings: a good config", () => {
     expect(canary.fleet).toMatchObject({ minSize: 1, liveColor: "green", releases: { blue: "v2" }, idleRunning: true, canaryWeight: 10 });
     expect(canary.taskQueue).toBeUndefined();
     expect(validateSettings(base, ctx).fleet).toBeUndefined();
+    // fleetImage pins the fleets' image by id or by Debian's name; unset, none is pinned.
+    expect(validateSettings({ ...base, ...LB, fleetImage: "ami-0123456789abcdef0" }, ctx).fleet!.image).toEqual({ id: "ami-0123456789abcdef0" });
+    expect(validateSettings({ ...base, ...LB, fleetImage: "debian-12-arm64-20250610-2137" }, ctx).fleet!.image).toEqual({ name: "debian-12-arm64-20250610-2137" });
   });
 
   it("resolves blue-green on a box tier (boxReleases: blue-green) and leaves the fleets unset", () => {
@@ -212,6 +215,9 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["fleetMinSize", { ...LB, environment: "prod", fleetMinSize: 1 }, /below 2 in prod/],
     ["fleetMaxSize", { ...LB, fleetMinSize: 3, fleetMaxSize: 2 }, /below the fleet's minimum \(3\)/],
     ["fleetTargetCpu", { ...LB, fleetTargetCpu: 95 }, /at most 90/],
+    ["fleetImage", { ...LB, fleetImage: "ami-12345" }, /must be an AMI id \(ami- and 8 or 17 hex digits\) or a Debian 12 image name/],
+    ["fleetImage", { ...LB, fleetImage: "debian-12-amd64-20250610-2137" }, /names a amd64 image but architecture is arm64.*Allowed: a debian-12-arm64-… image name/],
+    ["fleetImage", { fleetImage: "ami-0123456789abcdef0" }, /applies to the load-balanced tier only \(this stack's tier is single-box\)/],
     ["cdn", { ...LB, cdn: "fastly" }, /must be one of "none", "cloudfront", "cloudflare"/],
     ["cdn", { cdn: "cloudfront" }, /cloudfront cannot front a box \(this stack's tier is single-box\): the box gets its certificate from Let's Encrypt, whose HTTP-01 challenge would go through CloudFront.*Allowed: none or cloudflare on the box tiers .*, or tier: load-balanced for cloudfront/],
     ["cdn", { tier: "object-storage", cdn: "cloudfront", domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "ops@example.com" }, /cloudfront cannot front a box \(this stack's tier is object-storage\)/],

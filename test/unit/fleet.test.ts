@@ -33,6 +33,7 @@ const access = {
 };
 
 let edgeSg: aws.ec2.SecurityGroup;
+let natRoute: aws.ec2.RouteTable;
 function appFleet(name: string, label: string, over: Partial<FleetArgs> = {}): Fleet {
   return new Fleet(name, {
     role: "app",
@@ -78,6 +79,12 @@ beforeAll(async () => {
   // The same label with another spec, and again with the same spec: only the spec decides the version.
   fleets.changed = appFleet("changed", "app-blue", { spec: serverSpec("app", { gunicorn: { timeoutSeconds: 45, gracefulTimeoutSeconds: 30, maxRequests: 1000, maxRequestsJitter: 100 } }) });
   fleets.same = appFleet("same", "app-blue");
+  // The NAT route the servers' first boot needs, and fleets pinned to an image by id and by name.
+  natRoute = new aws.ec2.RouteTable("private-rt", { vpcId: "vpc-1", routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: "nat-1" }] });
+  fleets.routed = appFleet("routed", "app-blue", { waitFor: [natRoute] });
+  fleets.pinned = appFleet("pinned", "app-blue", { image: { id: "ami-0123456789abcdef0" } });
+  fleets.named = appFleet("named", "app-blue", { image: { name: "debian-12-arm64-20250610-2137" } });
+  fleets.rotated = appFleet("rotated", "app-blue", { secretsRotation: "2026-11" });
   await engine.finish();
   for (const [k, f] of Object.entries(fleets)) files[k] = await unwrap(f.files);
 });
@@ -265,6 +272,36 @@ describe("worker fleet", () => {
   });
 });
 
+describe("secret rotation", () => {
+  it("tags the rotation label on the instances, so a rotation is a new launch template version and every server is replaced", () => {
+    const tags = (name: string) => (named(engine.resources, name).inputs.tagSpecifications as Array<{ tags: Record<string, string> }>).map((t) => t.tags["django-tiers:secrets"]);
+    expect(tags("rotated-lt")).toEqual(["2026-11", "2026-11"]);
+    expect(tags("same-lt")).toEqual([undefined, undefined]);
+  });
+});
+
+describe("image and ordering", () => {
+  it("keeps the image an unpinned fleet was created with: a newer Debian image is no change", () => {
+    expect(named(engine.resources, "blue-lt").options.ignoreChanges).toEqual(["imageId"]);
+  });
+
+  it("boots a pinned image, by id or by Debian's name, and follows a change of it", () => {
+    const pinned = named(engine.resources, "pinned-lt");
+    expect(pinned.inputs.imageId).toBe("ami-0123456789abcdef0");
+    expect(pinned.options.ignoreChanges).toEqual([]);
+    // The mock cloud finds an image looked up by its exact name as ami-mock-<name>.
+    const byName = named(engine.resources, "named-lt");
+    expect(byName.inputs.imageId).toBe("ami-mock-debian-12-arm64-20250610-2137");
+    expect(byName.options.ignoreChanges).toEqual([]);
+  });
+
+  it("launches no server before what its first boot needs (the NAT route) exists", () => {
+    const routeUrn = named(engine.resources, "private-rt").urn;
+    expect(named(engine.resources, "routed-asg").options.dependsOn).toContain(routeUrn);
+    expect(named(engine.resources, "blue-asg").options.dependsOn).not.toContain(routeUrn);
+  });
+});
+
 describe("every fleet", () => {
   it("parents every child under its fleet", () => {
     for (const prefix of Object.keys(fleets)) {
@@ -325,6 +362,9 @@ describe("bad arguments", () => {
     ["a bad label", { label: "Worker 1" }, /label must match/],
     ["a bad release version", { releases: { mysite: "v 1" } }, /releases: "mysite" → "v 1" is not an app name and a release version/],
     ["a CPU target above 100", { scaling: { targetCpuPercent: 150 } }, /scaling.targetCpuPercent must be above 0 and at most 100/],
+    ["a bad rotation label", { secretsRotation: "nov 2026" }, /secretsRotation must be 1–64 characters of \[A-Za-z0-9._-\] \(got "nov 2026"\)/],
+    ["a malformed image id", { image: { id: "ami-12345" } }, /image.id must be an AMI id, ami- and 8 or 17 hexadecimal digits \(got "ami-12345"\)/],
+    ["an image of another architecture", { image: { name: "debian-12-amd64-20250610-2137" } }, /image.name must name an official Debian 12 arm64 image, like debian-12-arm64-20250610-2137 \(got "debian-12-amd64-20250610-2137"\)/],
   ])("refuses %s, naming the argument", async (what, over, message) => {
     const name = `bad-${what.replace(/\W+/g, "-")}`;
     expect(() => new Fleet(name, { ...base(), ...over })).toThrow(message);

@@ -6,7 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { installMockEngine, unwrap } from "../../cli/mock-engine";
-import { named, ofType } from "../helpers";
+import { SecretValue } from "../../policies/types";
+import { named, ofType, reveal } from "../helpers";
 
 const engine = installMockEngine({ project: "django-tiers", stack: "prod" });
 
@@ -48,7 +49,7 @@ mocks.call = async (args: pulumi.runtime.MockCallArgs) => {
 import * as aws from "@pulumi/aws";
 import { Certificate, validationKey } from "../../components/certificate";
 import { DnsRecords } from "../../components/dns";
-import { ALB_TLS_POLICY, COLOR_HEADER, LoadBalancer, LoadBalancerArgs, albLogDeliveryStatement, cidrLabel } from "../../components/load-balancer";
+import { ALB_TLS_POLICY, COLOR_HEADER, LoadBalancer, PREVIEW_HEADER, LoadBalancerArgs, albLogDeliveryStatement, cidrLabel } from "../../components/load-balancer";
 import { runChecks } from "../../policies";
 import { ALB_CHECKS } from "../../policies/checks/alb";
 import { CLOUDFLARE_RANGES, cloudflareOriginLocked } from "../../policies/checks/cdn";
@@ -190,15 +191,22 @@ describe("LoadBalancer, world-facing", () => {
     }]);
   });
 
-  it("sends requests carrying the color header to that color's fleet, at fixed priorities", () => {
-    expect(COLOR_HEADER).toBe("X-Django-Tiers-Color");
+  it("sends a request to a color's fleet only with the preview header carrying the stack's secret key, at fixed priorities", async () => {
+    expect(PREVIEW_HEADER).toBe("X-Django-Tiers-Preview");
+    const key = await unwrap(web.previewKey);
+    expect(await pulumi.isSecret(web.previewKey)).toBe(true);
+    expect(named(engine.resources, "web-preview-key").inputs).toMatchObject({ length: 40, special: false, upper: false });
     for (const [color, priority] of [["blue", 10], ["green", 20]] as const) {
-      expect(named(engine.resources, `web-preview-${color}`).inputs).toMatchObject({
+      const rule = named(engine.resources, `web-preview-${color}`);
+      expect(rule.inputs).toMatchObject({
         listenerArn: arnOf("lb", "web-https"),
         priority,
-        conditions: [{ httpHeader: { httpHeaderName: "X-Django-Tiers-Color", values: [color] } }],
         actions: [{ type: "forward", targetGroupArn: arnOf("lb", `web-tg-${color}`) }],
       });
+      // The value a visitor would need is a Pulumi secret, and the bare color header picks nothing.
+      expect(rule.inputs.conditions).toBeInstanceOf(SecretValue);
+      expect(reveal(rule.inputs.conditions)).toEqual([{ httpHeader: { httpHeaderName: "X-Django-Tiers-Preview", values: [`${color}.${key}`] } }]);
+      expect(JSON.stringify(reveal(rule.inputs.conditions))).not.toContain(COLOR_HEADER);
     }
   });
 
@@ -219,7 +227,7 @@ describe("LoadBalancer, world-facing", () => {
     const component = named(engine.resources, "web");
     expect(component.type).toBe("django-tiers:index:LoadBalancer");
     const children = engine.resources.filter((r) => r.name.startsWith("web-"));
-    expect(children.length).toBe(13);
+    expect(children.length).toBe(14);
     for (const child of children) expect(child.parent).toBe(component.urn);
   });
 

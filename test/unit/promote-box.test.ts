@@ -35,7 +35,8 @@ function boxWorld(
   settings: Partial<Record<PromotionSetting, string>>,
   { lag = 0, override }: { lag?: number; override?: (url: string, color: Color | undefined, answer: SmokeResult) => SmokeResult | undefined } = {},
 ): BoxWorld {
-  const stack = new FakeStack("dev", settings, "box");
+  // The box's next update builds v42 (releaseVersion), the release these tests promote.
+  const stack = new FakeStack("dev", { releaseVersion: "v42", ...settings }, "box");
   const box = new FakeBox(stack);
   return connect(stack, box, lag, override);
 }
@@ -83,7 +84,7 @@ describe("promote on a box: success", () => {
       "up promote v42: stop blue",
     ]);
     expect(traffic(w.stack)).toEqual(["blue 100/on green 0/on", "blue 0/on green 100/on", "blue 0/off green 100/on"]);
-    expect(Object.fromEntries(w.stack.config)).toEqual({ liveColor: "green", blueRelease: "v41", greenRelease: "v42", idleFleet: "stopped", canaryWeight: "0" });
+    expect(Object.fromEntries(w.stack.config)).toEqual({ releaseVersion: "v42", liveColor: "green", blueRelease: "v41", greenRelease: "v42", idleFleet: "stopped", canaryWeight: "0" });
     expect(requests(w)).toEqual([
       // step 3: green is still stopped (502) until the rollout starts it
       "/healthz green", "/healthz green", "/healthz green",

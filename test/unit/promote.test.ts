@@ -9,10 +9,10 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { main } from "../../cli/promote";
-import { counts, FAKE_BUILT_RELEASE, FakeClock, FakeSmokeTest, FakeStack, fakeTargetGroupArn, FakeTargetHealth, history, MemoryLog, traffic } from "../../cli/promote/fake";
+import { counts, FAKE_BUILT_RELEASE, FAKE_PREVIEW_KEY, FakeClock, FakeSmokeTest, FakeStack, fakeTargetGroupArn, FakeTargetHealth, history, MemoryLog, traffic } from "../../cli/promote/fake";
 import { runPromote, whereToStart } from "../../cli/promote/machine";
 import { parseArgs } from "../../cli/promote/options";
-import { Color, OutputsError, PromotionPorts, PromotionSetting, TargetCounts, parseOutputs } from "../../cli/promote/workspace";
+import { Color, OutputsError, PromotionPorts, PromotionSetting, ReadSetting, TargetCounts, parseOutputs } from "../../cli/promote/workspace";
 
 const root = path.resolve(__dirname, "../..");
 const arn = (c: Color) => fakeTargetGroupArn("prod", c);
@@ -33,13 +33,18 @@ interface World {
   violations: string[];
 }
 
+/**
+ * A stack whose next update builds release v42 (releaseVersion: v42, as the
+ * runbook has the operator set it before promoting), unless `settings` says otherwise.
+ */
 function world(
-  settings: Partial<Record<PromotionSetting, string>>,
+  settings: Partial<Record<ReadSetting, string>>,
   scripts: Partial<Record<Color, Array<TargetCounts | Error>>> = {},
   smokeAnswer?: (url: string, color: Color | undefined, attempt: number) => number,
+  fleetMinSize = 2,
 ): World {
   const health = new FakeTargetHealth(Object.fromEntries(Object.entries(scripts).map(([c, s]) => [arn(c as Color), s])));
-  return connect(new FakeStack("prod", settings), health, new FakeSmokeTest(smokeAnswer), []);
+  return connect(new FakeStack("prod", { releaseVersion: "v42", ...settings }, "load-balancer", fleetMinSize), health, new FakeSmokeTest(smokeAnswer), []);
 }
 
 /** A run (a new process: new clock and log) against a stack and its cloud. */
@@ -88,11 +93,15 @@ describe("promote: success", () => {
       "up promote v42: stop blue",
     ]);
     expect(traffic(w.stack)).toEqual(["blue 100/on green 0/on", "blue 0/on green 100/on", "blue 0/off green 100/on"]);
-    expect(config(w.stack)).toEqual({ liveColor: "green", blueRelease: "v41", greenRelease: "v42", idleFleet: "stopped", canaryWeight: "0" });
+    expect(config(w.stack)).toEqual({ releaseVersion: "v42", liveColor: "green", blueRelease: "v41", greenRelease: "v42", idleFleet: "stopped", canaryWeight: "0" });
     expect(w.violations).toEqual([]);
     // Three polls 15 s apart, then the smoke test, the check before the switch, and two minutes of window.
     expect(w.health.calls).toEqual([arn("green"), arn("green"), arn("green"), arn("green")]);
-    expect(w.smoke.requests).toEqual([{ url: "https://example.com/healthz", color: "green" }, { url: "https://example.com/healthz", color: "green" }]);
+    // Through the load balancer a color is reached only with the stack's preview key, which the log never shows.
+    const preview = { url: "https://example.com/healthz", color: "green", previewKey: FAKE_PREVIEW_KEY };
+    expect(w.smoke.requests).toEqual([preview, preview]);
+    expect(w.log.lines).toContain("  smoke test: GET https://example.com/healthz with X-Django-Tiers-Preview: green.<previewKey>, until it answers 200 (up to 10m00s)");
+    expect(w.log.text).not.toContain(FAKE_PREVIEW_KEY);
     expect(w.clock.sleeps).toEqual([15_000, 15_000, 60_000, 60_000]);
     expect(w.log.lines).toEqual(expect.arrayContaining([
       "  waiting for green's targets: 0 healthy, 0 unhealthy, 2 initial, 0 draining (waited 0s of 10m00s)",
@@ -141,6 +150,67 @@ describe("promote: success", () => {
     expect(await promote(w, "--release", "v42")).toBe(0);
     expect(w.stack.events).toEqual([]);
     expect(w.log.lines).toContain("release v42 is already live on green and blue is stopped: nothing to do");
+  });
+});
+
+describe("promote: the release must exist", () => {
+  it("refuses a label the stack does not build and no color runs, before anything changes", async () => {
+    // releaseVersion unset: the next update builds the folders' hash, and nothing builds a bundle v42.
+    const w = world({ ...STEADY, releaseVersion: "" });
+    expect(await promote(w, "--release", "v42")).toBe(2);
+    expect(w.stack.events).toEqual([]);
+    expect(w.log.lines.at(-1)).toBe(
+      `refused: release v42 is not built by stack prod: its next update builds ${FAKE_BUILT_RELEASE} (releaseVersion is unset: the hash of the app folders)` +
+        " and the colors run blue v41, green v40, so green would boot a bundle v42 that is not in the artifacts bucket." +
+        ` Label the app folders first: \`pulumi config set django-tiers:releaseVersion v42 --stack prod\` (the deploy's update then builds bundle v42), or promote ${FAKE_BUILT_RELEASE}`,
+    );
+  });
+
+  it("refuses a label other than releaseVersion's", async () => {
+    const w = world({ ...STEADY, releaseVersion: "v43" });
+    expect(await promote(w, "--release", "v42")).toBe(2);
+    expect(w.stack.events).toEqual([]);
+    expect(w.log.lines.at(-1)).toMatch(/^refused: release v42 is not built by stack prod: its next update builds v43 \(releaseVersion\)/);
+  });
+
+  it("promotes the folders' hash, or a release a color already runs (its bundle is in the bucket)", async () => {
+    const hash = world({ ...STEADY, releaseVersion: "" });
+    expect(await promote(hash, "--release", FAKE_BUILT_RELEASE, "--rollback-window", "0")).toBe(0);
+    const back = world({ ...STEADY, releaseVersion: "v43" });
+    expect(await promote(back, "--release", "v40", "--rollback-window", "0")).toBe(0);
+    expect(config(back.stack)).toMatchObject({ liveColor: "green", greenRelease: "v40" });
+  });
+});
+
+describe("promote: previews need the stack's key", () => {
+  it("fails the smoke test, and puts traffic back, when the stack exports no preview key (the request would reach the live fleet)", async () => {
+    const w = world(STEADY, { green: [counts(2)] });
+    const up = w.stack.up.bind(w.stack);
+    w.stack.up = async (message) => {
+      const outputs = await up(message);
+      delete outputs.previewKey;
+      return outputs;
+    };
+    expect(await promote(w, "--release", "v42")).toBe(1);
+    expect(w.smoke.requests).toEqual([]);
+    expect(w.log.text).toContain("stack prod exports no previewKey, so no request can reach green alone");
+    expect(config(w.stack)).toMatchObject({ liveColor: "blue", idleFleet: "stopped" });
+  });
+});
+
+describe("promote: healthy targets, by default the fleet's own minimum", () => {
+  it("promotes a fleet of one without --min-healthy", async () => {
+    const w = world(STEADY, { green: [counts(1)] }, undefined, 1);
+    expect(await promote(w, "--release", "v42", "--rollback-window", "0")).toBe(0);
+    expect(w.log.text).toContain("waiting for green's targets (" + arn("green") + "): at least 1 healthy");
+    expect(config(w.stack)).toMatchObject({ liveColor: "green", greenRelease: "v42" });
+  });
+
+  it("waits for the fleet's minimum of 3 when the stack says so", async () => {
+    const w = world(STEADY, { green: [counts(2)] }, undefined, 3);
+    expect(await promote(w, "--release", "v42", "--timeout", "1")).toBe(1);
+    expect(w.log.text).toContain("at least 3 healthy");
+    expect(config(w.stack)).toMatchObject({ liveColor: "blue" });
   });
 });
 

@@ -1,5 +1,5 @@
 import { T } from "../../../policies/resource-types";
-import { arn, cloudflarePlan, editFile, find, id, loadBalancedPlan, remove, res, set, urnOf } from "../fixtures";
+import { add, arn, cloudflarePlan, editFile, find, id, loadBalancedPlan, remove, res, set, urnOf } from "../fixtures";
 import { adding, type CaseTable, mutating, setOn, variant } from "./harness";
 
 const lb = loadBalancedPlan;
@@ -67,6 +67,40 @@ export const ALB_CASES: CaseTable = {
         base: lb,
         breakIt: (p) => (editFile(p, "gunicorn.conf.py", (c) => c.replace("graceful_timeout = 30", "graceful_timeout = 120")), urnOf(p, "tg-green")),
         message: /120s/,
+      },
+    ],
+  },
+  "previews-private": {
+    fails: [
+      {
+        name: "the color header alone picks the idle fleet",
+        base: lb,
+        breakIt: setOn("alb-preview-green", "conditions", [{ httpHeader: { httpHeaderName: "X-Django-Tiers-Color", values: ["green"] } }]),
+        message: /routes by X-Django-Tiers-Color with a value anyone can send/,
+      },
+      {
+        name: "CloudFront passes every viewer header (Managed-AllViewer)",
+        base: lb,
+        breakIt: setOn("cdn", "defaultCacheBehavior.originRequestPolicyId", "216adef6-5c7f-47e4-b989-5492eafa07d3"),
+        message: /the default behavior passes X-Django-Tiers-Color to the origin/,
+      },
+      {
+        name: "CloudFront's own policy leaves the color header in",
+        base: lb,
+        breakIt: mutating("cdn", (p) => {
+          add(p, res(T.originRequestPolicy[0], "cdn-origin-request", { headersConfig: { headerBehavior: "allExcept", headers: { items: ["X-Other"] } } }));
+          set(p, "cdn", "defaultCacheBehavior.originRequestPolicyId", id("cdn-origin-request"));
+        }),
+        message: /passes every viewer header but x-other/,
+      },
+    ],
+    passes: [
+      {
+        name: "CloudFront drops the color header and passes the rest",
+        plan: variant(lb, (p) => {
+          add(p, res(T.originRequestPolicy[0], "cdn-origin-request", { headersConfig: { headerBehavior: "allExcept", headers: { items: ["X-Django-Tiers-Color"] } } }));
+          set(p, "cdn", "defaultCacheBehavior.originRequestPolicyId", id("cdn-origin-request"));
+        }),
       },
     ],
   },
