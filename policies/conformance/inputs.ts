@@ -267,6 +267,14 @@ export const INPUT_MAPPINGS: Record<string, InputMapping[]> = {
     m("signingBehavior", "cloudfront", "CreateOriginAccessControl.OriginAccessControlConfig.SigningBehavior"),
     m("signingProtocol", "cloudfront", "CreateOriginAccessControl.OriginAccessControlConfig.SigningProtocol"),
   ],
+  "aws:cloudfront/originRequestPolicy:OriginRequestPolicy": [
+    m("name", "cloudfront", "CreateOriginRequestPolicy.OriginRequestPolicyConfig.Name", "as-is"),
+    m("comment", "cloudfront", "CreateOriginRequestPolicy.OriginRequestPolicyConfig.Comment"),
+    m("headersConfig.headerBehavior", "cloudfront", "CreateOriginRequestPolicy.OriginRequestPolicyConfig.HeadersConfig.HeaderBehavior"),
+    m("headersConfig.headers.items", "cloudfront", "CreateOriginRequestPolicy.OriginRequestPolicyConfig.HeadersConfig.Headers.Items"),
+    m("cookiesConfig.cookieBehavior", "cloudfront", "CreateOriginRequestPolicy.OriginRequestPolicyConfig.CookiesConfig.CookieBehavior"),
+    m("queryStringsConfig.queryStringBehavior", "cloudfront", "CreateOriginRequestPolicy.OriginRequestPolicyConfig.QueryStringsConfig.QueryStringBehavior"),
+  ],
   "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy": [
     m("name", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.Name", "as-is"),
     m("securityHeadersConfig.referrerPolicy.referrerPolicy", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ReferrerPolicy.ReferrerPolicy"),

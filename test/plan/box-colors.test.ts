@@ -113,6 +113,8 @@ describe("the blue-green dev plan", () => {
       liveColor: "green",
       colors: { blue: { release: "v1", running: false, weight: 0 }, green: { release: "v2", running: true, weight: 100 } },
       siteUrls: [expect.stringMatching(/^http:\/\//)],
+      // What promote accepts as --release besides a color's own (the release the next update builds).
+      builtRelease: expect.stringMatching(/^[0-9a-f]{12}$/),
     });
     expect(report.outputs.builtRelease).toMatch(/^[0-9a-f]{12}$/);
     expect(report.checks.filter((c: { status: string }) => c.status === "fail")).toEqual([]);
