@@ -107,9 +107,13 @@ function layProject(label: string, stockBackend = false): { root: string; projec
   return box;
 }
 
-/** Sets every file's mtime to now, as unpacking a release does. */
+/**
+ * Sets every file's mtime as unpacking a later release does: after the last
+ * upload. collectstatic compares whole seconds, so "now" could fall in the
+ * second of the upload on a fast machine; two seconds on, it cannot.
+ */
 function unpackedNow(project: string): void {
-  const now = new Date();
+  const now = new Date(Date.now() + 2000);
   const walk = (d: string) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
@@ -190,8 +194,8 @@ it("two servers collecting at once, then a new release: nothing is deleted, unch
   expect(keys).toEqual(Object.keys(OWN_FILES).sort());
 
   // The next release: every file unpacked anew, one file changed.
-  unpackedNow(web1.project);
   fs.writeFileSync(path.join(web1.project, "static/site/app.js"), "console.log('v2');\n");
+  unpackedNow(web1.project);
   const next = await collectstatic(web1);
   succeeded(next);
   const afterNext = history();
