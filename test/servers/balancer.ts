@@ -29,11 +29,10 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { HttpResponse, LOAD_SCRIPT, LoadReport, LoadRun, readCurlResponse, sleep } from "./box";
+import { HttpResponse, LoadRun, readCurlResponse, sleep, spawnLoad } from "./box";
 import { Lan, mustRun, RUN_ROOT } from "./harness";
 
 const REPO = path.resolve(__dirname, "../..");
-const HOST_PYTHON = "/usr/bin/python3";
 const BACKEND = "targets";
 
 /** The inputs of a planned aws.lb.TargetGroup that the stand-in follows. */
@@ -281,22 +280,8 @@ ${this.targets.map((t) => `    server ${t.address} ${t.address}:${this.targetGro
   /** The bounded load loop (load.py) from the lan, over HTTPS through the balancer. */
   startLoad(paths: string[], options: { threads?: number; maxRequests?: number; maxSeconds?: number } = {}): LoadRun & { threads: number } {
     const threads = options.threads ?? 4;
-    const stopFile = path.join(this.dir, `stop-${crypto.randomBytes(4).toString("hex")}`);
     // load.py connects to the URL's address and sends the domain as SNI and Host.
-    const args = [HOST_PYTHON, LOAD_SCRIPT, "--url", `https://${this.address}`, "--host", this.options.domain, "--cafile", this.caFile,
-      "--threads", String(threads), "--max-requests", String(options.maxRequests ?? 50_000), "--max-seconds", String(options.maxSeconds ?? 120),
-      "--stop-file", stopFile];
-    for (const p of paths) args.push("--path", p);
-    const { done } = this.lan.spawn(args);
-    return {
-      threads,
-      finish: async () => JSON.parse(await done) as LoadReport,
-      stop: async () => {
-        fs.writeFileSync(stopFile, "");
-        const report = JSON.parse(await done) as LoadReport;
-        fs.rmSync(stopFile, { force: true });
-        return report;
-      },
-    };
+    const target = ["--url", `https://${this.address}`, "--host", this.options.domain, "--cafile", this.caFile];
+    return { ...spawnLoad(this.lan, this.dir, paths, target, { ...options, threads }), threads };
   }
 }

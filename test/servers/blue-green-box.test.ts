@@ -214,7 +214,7 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     box.request("/db?probe=green", ["-H", "X-Django-Tiers-Color: green"]);
     // (gunicorn's access log reaches supervisor's file with a delay: polled)
     const logged = await box.until(() => box.host.read(`/var/log/django-tiers/${APP}/web-blue.log`).includes("/db?probe=blue") &&
-      box.host.read(`/var/log/django-tiers/${APP}/web-green.log`).includes("/db?probe=green"), 15);
+      box.host.read(`/var/log/django-tiers/${APP}/web-green.log`).includes("/db?probe=green"), 60);
     expect(logged.ok).toBe(true);
     expect(box.host.read(`/var/log/django-tiers/${APP}/web-green.log`)).not.toContain("/db?probe=blue");
   });
@@ -229,8 +229,8 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     const nginxBefore = nginxProcesses();
     const workerBefore = box.program(`${APP}-worker`).pid;
     const css = stylesheetUrl();
-    const load = box.startLoad(["/", "/db", "/healthz", css]);
-    await sleep(1500);
+    const load = box.startLoad(["/", "/db", "/healthz", css], { maxSeconds: 900 });
+    await load.reach({ ok: 20 });
 
     // Step 1 of a promotion: the idle color's pointer names v2 (live stays blue).
     colored.publish("v2", V2);
@@ -249,8 +249,8 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     colored.configure({ live: "green", idleRunning: true });
     const promote = colored.mustRun();
     outputs.push(promote.output);
-    const live = await box.until(() => servedVersion() === "2", 30);
-    await sleep(1500);
+    const live = await box.until(() => servedVersion() === "2", 120);
+    await load.reach({ ok: load.progress().ok + 20 });
     const report = await load.stop();
     expectNoFailures("promotion (deploy green, then switch)", report);
 
@@ -287,13 +287,13 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
   it("rolls back under load (live=blue again, no build): the switch alone, zero failed requests", async () => {
     const masters = { blue: box.program(`${APP}-web-blue`).pid, green: box.program(`${APP}-web-green`).pid };
     const nginxBefore = nginxProcesses();
-    const load = box.startLoad(["/", "/db", "/healthz"]);
-    await sleep(1500);
+    const load = box.startLoad(["/", "/db", "/healthz"], { maxSeconds: 900 });
+    await load.reach({ ok: 20 });
     colored.configure({ live: "blue", idleRunning: true });
     const rollback = colored.mustRun();
     outputs.push(rollback.output);
-    const back = await box.until(() => servedVersion() === "1", 30);
-    await sleep(1500);
+    const back = await box.until(() => servedVersion() === "1", 120);
+    await load.reach({ ok: load.progress().ok + 20 });
     const report = await load.stop();
     const lines = logLines(rollback.output);
     progress(`rollback: the rollout took ${rollback.seconds.toFixed(1)}s (the one that built v2: ${buildSeconds.toFixed(1)}s); ` +
@@ -315,8 +315,8 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
   });
 
   it("stops the idle color with idleRunning false; switching to it starts it and waits for its /healthz — zero failed requests", async () => {
-    const load = box.startLoad(["/", "/db", "/healthz"]);
-    await sleep(1000);
+    const load = box.startLoad(["/", "/db", "/healthz"], { maxSeconds: 900 });
+    await load.reach({ ok: 20 });
     colored.configure({ live: "blue", idleRunning: false });
     const stopIdle = colored.mustRun();
     outputs.push(stopIdle.output);
@@ -326,8 +326,8 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     colored.configure({ live: "green", idleRunning: false });
     const toStopped = colored.mustRun();
     outputs.push(toStopped.output);
-    const live = await box.until(() => servedVersion() === "2", 30);
-    await sleep(1500);
+    const live = await box.until(() => servedVersion() === "2", 120);
+    await load.reach({ ok: load.progress().ok + 20 });
     const report = await load.stop();
     expectNoFailures("idle stopped, then switched to", report);
     progress(`idleRunning false: stopping green took ${stopIdle.seconds.toFixed(1)}s; switching to the stopped green ${toStopped.seconds.toFixed(1)}s`);
@@ -364,13 +364,13 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     const configure = colored.mustRun(["configure"]);
     outputs.push(configure.output);
     expect(configure.output).toContain(`${IDLE_COLORS_PROGRAM}: added process group`);
-    const decided = await box.until(() => idleColorsLog().slice(mark).includes(`${APP}: `), 30);
+    const decided = await box.until(() => idleColorsLog().slice(mark).includes(`${APP}: `), 120);
     progress(`idle colors' program added by phase configure: decided ${decided.seconds.toFixed(1)}s after configure; the step took ` +
       `${((Date.now() - started) / 1000).toFixed(1)}s; its log: ${idleLogLines(mark).join(" | ")}`);
     expect(decided.ok).toBe(true);
     expect(idleLogLines(mark)).toContainEqual(`${APP}: green is live; ${APP}-web-blue is STOPPED, nothing to stop`);
     // STARTING until its startsecs (1 s) have passed, then RUNNING (it sleeps after its check).
-    const running = await box.until(() => box.program(IDLE_COLORS_PROGRAM).state === "RUNNING", 15);
+    const running = await box.until(() => box.program(IDLE_COLORS_PROGRAM).state === "RUNNING", 60);
     expect(running.ok).toBe(true);
     // No color, worker or beat restarted: supervisorctl update only touched the new group.
     expect({ green: box.program(`${APP}-web-green`).pid, worker: box.program(`${APP}-worker`).pid, beat: box.program(`${APP}-beat`).pid }).toEqual(before);
@@ -383,9 +383,9 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     expect(box.request("/healthz").status).toBe(0);
     const started = Date.now();
     box.host.boot();
-    const up = await box.until(() => box.request("/healthz").status === 200, 90);
-    const decided = await box.until(() => idleLogLines(mark).some((l) => l.startsWith(`${APP}: `)), 60);
-    const idleStopped = await box.until(() => box.program(`${APP}-web-blue`).state === "STOPPED", 60);
+    const up = await box.until(() => box.request("/healthz").status === 200, 240);
+    const decided = await box.until(() => idleLogLines(mark).some((l) => l.startsWith(`${APP}: `)), 180);
+    const idleStopped = await box.until(() => box.program(`${APP}-web-blue`).state === "STOPPED", 180);
     progress(`reboot: /healthz 200 after ${up.seconds.toFixed(1)}s; the idle color STOPPED ${((Date.now() - started) / 1000).toFixed(1)}s after boot; ` +
       `django-tiers-idle-colors: ${idleLogLines(mark).join(" | ")}`);
     expect(up.ok).toBe(true);
@@ -397,7 +397,7 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     expect(lines[0]).toBe("supervisord started (a boot), or this program was added: checking each app's idle color");
     expect(lines.slice(1)).toEqual([expect.stringMatching(new RegExp(`^${APP}: green is live; stopped ${APP}-web-blue \\(was (STARTING|RUNNING); colors\\.idleRunning is false\\)$`))]);
     // nginx may answer through green while supervisor still counts its startsecs (5 s): wait for RUNNING.
-    const greenRunning = await box.until(() => box.program(`${APP}-web-green`).state === "RUNNING", 30);
+    const greenRunning = await box.until(() => box.program(`${APP}-web-green`).state === "RUNNING", 120);
     expect(greenRunning.ok).toBe(true);
     const green = box.program(`${APP}-web-green`);
     expect(green.pid).toBeDefined();
@@ -405,13 +405,13 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
     for (const page of PAGES) expect([page, box.request(page).status]).toEqual([page, 200]);
     expect(served()).toEqual({ version: "2", color: "green" });
     for (const program of [`${APP}-worker`, `${APP}-beat`]) {
-      const ready = await box.until(() => box.program(program).state === "RUNNING", 30);
+      const ready = await box.until(() => box.program(program).state === "RUNNING", 120);
       expect([program, ready.ok]).toEqual([program, true]);
     }
     const colors = colored.colors();
     expect([colors.live, colors.green.state, colors.blue.state, colors.blue.release]).toEqual(["green", "RUNNING", "STOPPED", "v1"]);
     // The check ran once and sleeps: RUNNING, and neither the provisioning lock nor the switch's is held.
-    expect((await box.until(() => box.program(IDLE_COLORS_PROGRAM).state === "RUNNING", 15)).ok).toBe(true);
+    expect((await box.until(() => box.program(IDLE_COLORS_PROGRAM).state === "RUNNING", 60)).ok).toBe(true);
     expect(box.host.exec(["flock", "-n", PROVISION_LOCK, "true"]).status).toBe(0);
     expect(box.host.exec(["flock", "-n", SWITCH_COLOR_SCRIPT, "true"]).status).toBe(0);
     // The live color was never stopped or restarted by it.
@@ -424,21 +424,21 @@ suite("blue-green on one box: colored single box, Celery, rollouts through phase
   it("a faulty release on the idle color (/healthz 503) fails the rollout; green keeps serving, nothing switched — zero failed requests", async () => {
     const greenMaster = box.program(`${APP}-web-green`).pid;
     expect(greenMaster).toBeDefined();
-    const load = box.startLoad(["/", "/db", "/healthz"]);
-    await sleep(1000);
+    const load = box.startLoad(["/", "/db", "/healthz"], { maxSeconds: 900 });
+    await load.reach({ ok: 20 });
     // A promotion's first step: the idle color gets v3 and runs (idleRunning true).
     colored.publish("v3", V3_BROKEN);
     colored.point("blue", "v3");
     colored.configure({ live: "green", idleRunning: true });
-    // The wait for blue's /healthz is shortened (default 180 s) so the suite stays short: supervisorctl start
-    // has already waited out startsecs (5 s), so gunicorn answers (503) from the first poll on.
-    const faulty = colored.run(undefined, { DJANGO_TIERS_VERIFY_TIMEOUT: "8" });
+    // The wait for blue's /healthz is shortened (default 180 s) so the suite stays short, and long enough that
+    // gunicorn's workers have booted and answer (503) on a loaded machine (before that, curl gets no answer).
+    const faulty = colored.run(undefined, { DJANGO_TIERS_VERIFY_TIMEOUT: "30" });
     outputs.push(faulty.output);
-    await sleep(1000);
+    await load.reach({ ok: load.progress().ok + 20 });
     const report = await load.stop();
     expectNoFailures("faulty release on the idle color", report);
     expect(faulty.status).not.toBe(0);
-    expect(faulty.output).toContain(`${APP}: blue's /healthz on /run/django-tiers/${APP}-blue.sock still answers 503 after 8s`);
+    expect(faulty.output).toContain(`${APP}: blue's /healthz on /run/django-tiers/${APP}-blue.sock still answers 503 after 30s`);
     expect(faulty.output).toContain(`${APP}: blue does not answer /healthz; nothing switched (green keeps serving)`);
     expect(faulty.output).not.toContain("is live (was");
     expect(liveLink()).toBe(`${APP}-green.sock`);

@@ -326,7 +326,7 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
   }
 
   /** Polls the task's result page until the worker has run it, or `seconds` pass. */
-  async taskResult(id: number, seconds = 60): Promise<{ state: string; result: number | null; worker: string }> {
+  async taskResult(id: number, seconds = 120): Promise<{ state: string; result: number | null; worker: string }> {
     const deadline = Date.now() + seconds * 1000;
     let last = { state: "unknown", result: null as number | null, worker: "" };
     while (Date.now() < deadline) {
@@ -359,22 +359,10 @@ with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
 
   /** Starts the bounded load loop (load.py) from the lan against the given paths. */
   startLoad(paths: string[], options: { threads?: number; maxRequests?: number; maxSeconds?: number } = {}): LoadRun {
-    const stopFile = path.join(this.scratch, `stop-${crypto.randomBytes(4).toString("hex")}`);
     const url = this.tls ? `https://${this.host.address}` : `http://${this.host.address}`;
-    const args = [HOST_PYTHON, LOAD_SCRIPT, "--url", url, "--host", this.hostHeader, "--threads", String(options.threads ?? 4),
-      "--max-requests", String(options.maxRequests ?? 50_000), "--max-seconds", String(options.maxSeconds ?? 120), "--stop-file", stopFile];
+    const args = ["--url", url, "--host", this.hostHeader];
     if (this.tls) args.push("--cafile", path.join(this.scratch, "ca.pem"));
-    for (const p of paths) args.push("--path", p);
-    const { done } = this.host.lan.spawn(args);
-    return {
-      finish: async () => JSON.parse(await done) as LoadReport,
-      stop: async () => {
-        fs.writeFileSync(stopFile, "");
-        const report = JSON.parse(await done) as LoadReport;
-        fs.rmSync(stopFile, { force: true });
-        return report;
-      },
-    };
+    return spawnLoad(this.host.lan, this.scratch, paths, args, options);
   }
 
   /**
@@ -431,6 +419,54 @@ SQL`);
   }
 }
 
+/**
+ * Starts load.py on the lan side: `target` are its --url/--host/--cafile
+ * arguments; the stop and progress files live in `dir` (shared with the lan).
+ */
+export function spawnLoad(lan: Lan, dir: string, paths: string[], target: string[],
+  options: { threads?: number; maxRequests?: number; maxSeconds?: number } = {}): LoadRun {
+  const stopFile = path.join(dir, `stop-${crypto.randomBytes(4).toString("hex")}`);
+  const progressFile = `${stopFile}.progress`;
+  const args = [HOST_PYTHON, LOAD_SCRIPT, ...target, "--threads", String(options.threads ?? 4),
+    "--max-requests", String(options.maxRequests ?? 50_000), "--max-seconds", String(options.maxSeconds ?? 120),
+    "--stop-file", stopFile, "--progress-file", progressFile];
+  for (const p of paths) args.push("--path", p);
+  const { done } = lan.spawn(args);
+  let ended = false;
+  done.then(() => { ended = true; }, () => { ended = true; });
+  const counts = (): LoadProgress => {
+    try {
+      return JSON.parse(fs.readFileSync(progressFile, "utf8")) as LoadProgress;
+    } catch {
+      return { total: 0, ok: 0, failed: 0, streak: 0 };
+    }
+  };
+  return {
+    progress: counts,
+    reach: async (what: Partial<LoadProgress>, seconds = 180) => {
+      const holds = (now: LoadProgress) => Object.entries(what).every(([k, v]) => now[k as keyof LoadProgress] >= (v as number));
+      const started = Date.now();
+      const from = counts();
+      for (;;) {
+        const now = counts();
+        if (holds(now)) return now;
+        if (ended) throw new Error(`the load loop ended before ${JSON.stringify(what)}: it saw ${JSON.stringify(now)}`);
+        if (Date.now() - started > seconds * 1000) {
+          throw new Error(`the load did not reach ${JSON.stringify(what)} in ${seconds}s: from ${JSON.stringify(from)} to ${JSON.stringify(now)}`);
+        }
+        await sleep(100);
+      }
+    },
+    finish: async () => JSON.parse(await done) as LoadReport,
+    stop: async () => {
+      fs.writeFileSync(stopFile, "");
+      const report = JSON.parse(await done) as LoadReport;
+      fs.rmSync(stopFile, { force: true });
+      return report;
+    },
+  };
+}
+
 export interface LoadReport {
   total: number;
   ok: number;
@@ -444,7 +480,23 @@ export interface LoadReport {
   seconds: number;
 }
 
+/** The load loop's counts so far (load.py --progress-file). `streak`: successes since the last failure, in completion order. */
+export interface LoadProgress {
+  total: number;
+  ok: number;
+  failed: number;
+  streak: number;
+}
+
 export interface LoadRun {
+  /** The counts so far. */
+  progress(): LoadProgress;
+  /**
+   * Waits until every given count is at least its value (e.g. `{ streak: 50 }`:
+   * fifty successes in a row since the last failure) and returns the counts;
+   * throws, with what it saw, if the loop ends first or `seconds` pass.
+   */
+  reach(what: Partial<LoadProgress>, seconds?: number): Promise<LoadProgress>;
   /** Ends the loop now and returns its report. */
   stop(): Promise<LoadReport>;
   /** Waits for the loop to reach its own bound (requests or seconds). */
@@ -486,7 +538,7 @@ export async function watchdogResumesTasks(box: Box, stuckPid: number | undefine
   expect(restarted.pid).not.toBe(stuckPid);
   expect(box.watchdogLog()).toMatch(new RegExp(`${program} does not answer a ping within 5s \\(1 of 2\\)[^\\n]*\\n[\\s\\S]*` +
     `${program} does not answer a ping within 5s \\(2 of 2\\): restarting it\\n[\\s\\S]*${program} restarted\\n`));
-  const result = await box.taskResult(taskId, 30);
+  const result = await box.taskResult(taskId, 120);
   progress(`watchdog: worker restarted after ${runs} run(s) of the job (${busy} more found the lock held); queued task ${result.state} ${((Date.now() - restartedAt) / 1000).toFixed(1)}s after the restart; ` +
     `its log (the host's cron runs included): ${box.watchdogLog().trim().split("\n").map((l) => l.replace(/^\S+ django-tiers-worker-watchdog /, "")).join(" | ")}`);
   expect(result).toMatchObject({ state: "done", result: expected });
@@ -549,14 +601,14 @@ export async function tasksResumeAfterRedisOutage(box: Box, workerPid: number | 
   const program = `${APP}-worker`;
   expect(workerPid).toBeDefined();
   const id = box.enqueueTask(n);
-  const result = await box.taskResult(id, 20);
+  const result = await box.taskResult(id, 60);
   if (result.state === "done" && box.program(program).pid === workerPid) {
     progress("Redis outage: the worker consumed again by itself this time (the kombu 5.2.4 race went the good way); checking the watchdog leaves it alone");
     expect(result).toMatchObject({ state: "done", result: expected });
     await watchdogLeavesHealthyWorkerAlone(box, workerPid);
     return;
   }
-  progress(`Redis outage: the worker is stuck (the kombu 5.2.4 bug; task ${result.state} after 20 s); the watchdog must restart it`);
+  progress(`Redis outage: the worker is stuck (the kombu 5.2.4 bug; task ${result.state} after 60 s); the watchdog must restart it`);
   await watchdogResumesTasks(box, workerPid, id, expected);
 }
 

@@ -1,7 +1,8 @@
 """A bounded load loop for the fault tests, run on the lan side of the harness.
 
     load.py --url http://10.213.7.10 --host mysite.test --path / --path /db \
-            --threads 4 --max-requests 20000 --max-seconds 60 --stop-file /tmp/x
+            --threads 4 --max-requests 20000 --max-seconds 60 --stop-file /tmp/x \
+            --progress-file /tmp/x.progress
 
 Each thread keeps one HTTP/1.1 connection to nginx (reconnecting after an
 error) and cycles through the paths. It stops at the first of: max requests,
@@ -10,7 +11,10 @@ every failure (time since start, path, status or error) and the longest run
 of successes at the end, and the start times of the first and last failure
 (the list of failures is cut at 200; those two are over all of them). A request fails on any status but 200 and on any
 connection error or timeout. Timings are reported, never judged: the test
-asserts counts.
+asserts counts. With --progress-file, the counts so far (total, ok, failed and
+the current run of successes, in completion order) are written there, replaced
+atomically, after every request: a test waits for the load state it needs
+("20 successes since the fault") instead of sleeping.
 """
 import argparse
 import http.client
@@ -30,6 +34,7 @@ def main():
     parser.add_argument("--max-requests", type=int, default=20000)
     parser.add_argument("--max-seconds", type=float, default=60)
     parser.add_argument("--stop-file")
+    parser.add_argument("--progress-file")
     parser.add_argument("--cafile")
     parser.add_argument("--timeout", type=float, default=10)
     args = parser.parse_args()
@@ -37,7 +42,7 @@ def main():
     scheme, _, address = args.url.partition("://")
     start = time.monotonic()
     lock = threading.Lock()
-    state = {"total": 0, "ok": 0, "stop": False}
+    state = {"total": 0, "ok": 0, "streak": 0, "stop": False}
     results = []  # (t, ok) in completion order
     failures = []
     statuses = {}
@@ -92,8 +97,13 @@ def main():
                 results.append((t, good))
                 if good:
                     state["ok"] += 1
+                    state["streak"] += 1
                 else:
+                    state["streak"] = 0
                     failures.append({"t": round(t, 3), "path": path, "status": status, "error": error})
+                if args.progress_file:
+                    _write_progress(args.progress_file, {
+                        "total": len(results), "ok": state["ok"], "failed": len(failures), "streak": state["streak"]})
             if not good:
                 time.sleep(0.05)
 
@@ -119,6 +129,14 @@ def main():
         "successTail": tail,
         "seconds": round(time.monotonic() - start, 3),
     }))
+
+
+def _write_progress(path, counts):
+    """Replaces the progress file atomically (a reader never sees half of it)."""
+    partial = path + ".partial"
+    with open(partial, "w") as handle:
+        json.dump(counts, handle)
+    os.replace(partial, path)
 
 
 def _https(address, host, context, timeout):

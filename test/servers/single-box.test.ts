@@ -14,7 +14,7 @@ import { shippedLogs } from "../../server/cloudwatch-agent";
 import { CRON_FILE } from "../../server/paths";
 import * as crypto from "node:crypto";
 import * as path from "node:path";
-import { APP, Box, describeLoad, imagePackages, sampleSpec, sleep, tasksResumeAfterRedisOutage } from "./box";
+import { APP, Box, describeLoad, imagePackages, sampleSpec, tasksResumeAfterRedisOutage } from "./box";
 import { cleanupStale, Host, hostImage, Lan, missingPrerequisites, progress, runLogged } from "./harness";
 
 jest.setTimeout(180_000);
@@ -100,7 +100,7 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     expect(box.request("/", [], box.baseUrl, "evil.example").status).toBe(400);
   });
 
-  it("serves static files from nginx, gzipped and cached; gunicorn never sees them", () => {
+  it("serves static files from nginx, gzipped and cached; gunicorn never sees them", async () => {
     const css = stylesheetUrl(box);
     const marker = `probe-${crypto.randomBytes(4).toString("hex")}`;
     const dynamic = box.request(`/db?${marker}`);
@@ -111,11 +111,11 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     expect(response.headers["cache-control"]).toBe("public, max-age=2592000");
     expect(response.text).toContain("--accent: #0c6b58;");
     expect(response.body.length).toBeLessThan(Buffer.byteLength(response.text));
-    // gunicorn's access log (supervisor writes it to web.log) has the dynamic
-    // request with the marker, and not the static one.
-    const webLog = box.host.read("/var/log/django-tiers/mysite/web.log");
-    expect(webLog).toContain(`/db?${marker}`);
-    expect(webLog).not.toContain(css);
+    // gunicorn's access log (supervisor writes it to web.log, after the
+    // response) gets the dynamic request with the marker, and not the static one.
+    const logged = await box.until(() => box.host.read("/var/log/django-tiers/mysite/web.log").includes(`/db?${marker}`), 60);
+    expect(logged.ok).toBe(true);
+    expect(box.host.read("/var/log/django-tiers/mysite/web.log")).not.toContain(css);
   });
 
   it("reads rows on the database page", () => {
@@ -138,7 +138,8 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     expect(result.state).toBe("done");
     expect(result.result).toBe(sumOfSquares(1234));
     expect(box.request(`/tasks/${id}`).text).toContain(`<span id="result">${sumOfSquares(1234)}</span>`);
-    expect(box.host.read("/var/log/django-tiers/mysite/worker.log")).toContain("notes.run_task");
+    // The worker's log line reaches the file through supervisor, after the result is stored.
+    expect((await box.until(() => box.host.read("/var/log/django-tiers/mysite/worker.log").includes("notes.run_task"), 60)).ok).toBe(true);
   });
 
   it("stores an upload in the media directory and nginx serves it back", () => {
@@ -169,13 +170,14 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     const before = box.program("mysite-web");
     expect(before.state).toBe("RUNNING");
     const load = box.startLoad(["/", "/db", "/healthz"]);
-    await sleep(1500);
+    await load.reach({ ok: 20 });
     runLogged(["kill", "-9", String(before.pid)]);
     const back = await box.until(() => {
       const now = box.program("mysite-web");
       return now.state === "RUNNING" && now.pid !== before.pid && box.request("/healthz").status === 200;
     }, 60);
-    await sleep(3000);
+    // Steady again: sixty successes in a row (completion order) before the loop stops.
+    if (back.ok) await load.reach({ streak: 60 });
     const report = await load.stop();
     describeLoad("master killed", report);
     progress(`master killed: serving again after ${back.seconds.toFixed(1)}s`);
@@ -191,13 +193,13 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     const workers = box.gunicornWorkers(master);
     expect(workers.length).toBeGreaterThanOrEqual(2);
     const load = box.startLoad(["/", "/db", "/healthz"]);
-    await sleep(1500);
+    await load.reach({ ok: 20 });
     runLogged(["kill", "-9", String(workers[0])]);
     const replaced = await box.until(() => {
       const now = box.gunicornWorkers(master);
       return now.length === workers.length && !now.includes(workers[0]!);
     }, 30);
-    await sleep(2000);
+    if (replaced.ok) await load.reach({ streak: 20 });
     const report = await load.stop();
     describeLoad("worker killed", report);
     expect(replaced.ok).toBe(true);
@@ -210,13 +212,15 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     const master = box.program("mysite-web").pid!;
     const css = stylesheetUrl(box);
     expect(box.request("/").text).toContain('<span id="version">1</span>');
-    const load = box.startLoad(["/", "/db", "/healthz", css]);
-    await sleep(1500);
+    // The loop outlasts the release however slow the machine (it is stopped below).
+    const load = box.startLoad(["/", "/db", "/healthz", css], { maxSeconds: 900 });
+    await load.reach({ ok: 20 });
     // What a release does on the box: fetch (new bundle, CURRENT), then `release verify`.
     box.fetch("v2", { "mysite/version.py": 'VERSION = "2"\n' });
     box.mustProvision(["release", "verify"], 240_000);
     const live = await box.until(() => box.request("/").text.includes('<span id="version">2</span>'), 60);
-    await sleep(2000);
+    // Twenty more requests on the new release, and over a hundred in all.
+    await load.reach({ ok: Math.max(101, load.progress().ok + 20) });
     const report = await load.stop();
     describeLoad("new release", report);
     expect(live.ok).toBe(true);
@@ -232,19 +236,20 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
   it("fault: Redis stopped — pages stay 200; the worker reconnects when it returns", async () => {
     const worker = box.program("mysite-worker");
     workerPidBeforeOutage = worker.pid;
-    const load = box.startLoad(["/", "/db", "/cache", "/healthz"]);
-    await sleep(1000);
+    const load = box.startLoad(["/", "/db", "/cache", "/healthz"], { maxSeconds: 600 });
+    await load.reach({ ok: 20 });
     box.host.mustSh("kill -TERM \"$(cat /run/redis/redis-server.pid)\"");
     const down = await box.until(() => box.host.exec(["redis-cli", "-h", "127.0.0.1", "ping"]).status !== 0, 20);
     expect(down.ok).toBe(true);
-    await sleep(4000);
+    // A hundred requests while Redis is down.
+    await load.reach({ total: load.progress().total + 100 });
     const cacheDuringOutage = box.request("/cache?format=json");
     // Enqueueing needs the broker: the tasks page says so at once (503), no hang.
     const enqueueDuringOutage = box.post("/tasks/", ["number=10"]);
     // Redis comes back the way its unit starts it.
     box.host.mustSh("install -d -o redis -g redis -m 0755 /run/redis && cd / && runuser -u redis -- redis-server /etc/redis/redis.conf --daemonize yes");
     await box.until(() => box.host.exec(["redis-cli", "-h", "127.0.0.1", "ping"]).status === 0, 20);
-    await sleep(1000);
+    await load.reach({ total: load.progress().total + 20 });
     const report = await load.stop();
     describeLoad("Redis stopped", report);
     expect(report.failed).toBe(0);
@@ -256,7 +261,7 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     // The worker survived and reconnected by itself.
     expect(box.program("mysite-worker").pid).toBe(worker.pid);
     const reconnected = await box.until(() => /Connected to redis:\/\/127\.0\.0\.1:6379\/1[\s\S]*$/.test(
-      box.host.read("/var/log/django-tiers/mysite/worker.log").split("Connection to broker lost").pop() ?? ""), 30);
+      box.host.read("/var/log/django-tiers/mysite/worker.log").split("Connection to broker lost").pop() ?? ""), 120);
     expect(reconnected.ok).toBe(true);
   });
 
@@ -272,10 +277,10 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
 
   it("fault: PostgreSQL restarted — the app recovers without a restart", async () => {
     const master = box.program("mysite-web").pid!;
-    const load = box.startLoad(["/db", "/"]);
-    await sleep(1500);
+    const load = box.startLoad(["/db", "/"], { maxSeconds: 600 });
+    await load.reach({ ok: 20 });
     box.host.mustSh("pg_lsclusters --no-header | while read -r v c _; do pg_ctlcluster \"$v\" \"$c\" restart -m fast; done && pg_isready -q");
-    await sleep(2000);
+    await load.reach({ streak: 30 });
     const report = await load.stop();
     describeLoad("PostgreSQL restarted (during)", report);
     // After the restart every worker's pooled connection is stale: the next
@@ -295,17 +300,17 @@ suite("single-box, plain HTTP, Celery (the stack's defaults)", () => {
     box.host.powerOff();
     expect(box.request("/healthz").status).toBe(0);
     box.host.boot();
-    const up = await box.until(() => box.request("/healthz").status === 200, 90);
+    const up = await box.until(() => box.request("/healthz").status === 200, 240);
     progress(`host restarted: /healthz 200 after ${up.seconds.toFixed(1)}s`);
     expect(up.ok).toBe(true);
     for (const page of PAGES) expect([page, box.request(page).status]).toEqual([page, 200]);
     expect(box.request("/db?format=json").text).toBe(rowsBefore);
     for (const program of ["mysite-web", "mysite-worker", "mysite-beat"]) {
-      const ready = await box.until(() => box.program(program).state === "RUNNING", 30);
+      const ready = await box.until(() => box.program(program).state === "RUNNING", 120);
       expect([program, ready.ok]).toEqual([program, true]);
     }
     const id = box.enqueueTask(3);
-    expect(await box.taskResult(id, 90)).toMatchObject({ state: "done", result: sumOfSquares(3) });
+    expect(await box.taskResult(id, 180)).toMatchObject({ state: "done", result: sumOfSquares(3) });
   });
 
   it("backup and restore: the rendered backup job's dump, the database dropped, the runbook's restore brings back identical rows", async () => {

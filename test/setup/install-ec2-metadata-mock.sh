@@ -15,11 +15,11 @@ fi
 
 readonly CACHE=/var/cache/django-tiers
 readonly MODULE=github.com/aws/amazon-ec2-metadata-mock
-readonly VERSION=v1.13.0
-readonly BINARY=$CACHE/bin/ec2-metadata-mock-$VERSION
+readonly MOCK_VERSION=v1.13.0
+readonly BINARY=$CACHE/bin/ec2-metadata-mock-$MOCK_VERSION
 
 if [[ -x $BINARY ]]; then
-  echo "install-ec2-metadata-mock: $VERSION present"
+  echo "install-ec2-metadata-mock: $MOCK_VERSION present"
 else
   export DEBIAN_FRONTEND=noninteractive
   installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
@@ -40,9 +40,9 @@ else
     go=go
   fi
   install -d "$CACHE/bin" "$CACHE/go"
-  GOPATH=$CACHE/go GOBIN=$CACHE/go/bin GOFLAGS=-modcacherw GOTOOLCHAIN=local "$go" install "$MODULE/cmd/ec2-metadata-mock@$VERSION"
+  GOPATH=$CACHE/go GOBIN=$CACHE/go/bin GOFLAGS=-modcacherw GOTOOLCHAIN=local "$go" install "$MODULE/cmd/ec2-metadata-mock@$MOCK_VERSION"
   install -m 0755 "$CACHE/go/bin/ec2-metadata-mock" "$BINARY"
-  echo "install-ec2-metadata-mock: $VERSION installed as $BINARY"
+  echo "install-ec2-metadata-mock: $MOCK_VERSION installed as $BINARY"
 fi
 # The name test/servers runs it by.
 ln -sfn "$BINARY" "$CACHE/bin/ec2-metadata-mock"
