@@ -28,7 +28,7 @@ import { APP, Box, describeLoad, imagePackages, type LoadReport, sleep } from ".
 import { ColoredBox, coloredBoxSpec, lineIndex, logLines, STANDIN_CALLS } from "./colors";
 import { cleanupStale, Host, hostImage, Lan, missingPrerequisites, progress } from "./harness";
 
-jest.setTimeout(240_000);
+jest.setTimeout(600_000); // per test: real boots, releases and load runs on a possibly loaded 2-core machine
 
 const missing = missingPrerequisites();
 const ci = process.env.CI === "true";

@@ -20,7 +20,7 @@ import { SSM_AGENT_KEY, SSM_AGENT_VERSION } from "../../server/ssm-agent";
 import { Box, imagePackages, sampleSpec } from "./box";
 import { cleanupStale, Host, hostImage, Lan, missingPrerequisites, mustRun, progress, RUN_ROOT } from "./harness";
 
-jest.setTimeout(300_000);
+jest.setTimeout(600_000); // per test: real boots, releases and load runs on a possibly loaded 2-core machine
 
 const missing = missingPrerequisites();
 const ci = process.env.CI === "true";
@@ -74,7 +74,7 @@ afterAll(() => {
 async function provision(args: string[], env: Record<string, string>): Promise<{ status: number | null; output: string }> {
   const before = fs.existsSync(box.host.file(PROVISION_LOG)) ? box.host.read(PROVISION_LOG).length : 0;
   const result = await box.host.execAsync(["/usr/local/sbin/django-tiers-provision", ...args], { env: { PATH: PATH_ON_BOX, ...env }, timeoutMs: 300_000 });
-  const ended = await box.until(() => /\] (FAILED \(exit|all done:)/.test(box.host.read(PROVISION_LOG).slice(before)), 30);
+  const ended = await box.until(() => /\] (FAILED \(exit|all done:)/.test(box.host.read(PROVISION_LOG).slice(before)), 120);
   expect(ended.ok).toBe(true);
   const output = box.host.read(PROVISION_LOG).slice(before);
   progress(`[boot] provision ${args.join(" ") || "(no phase: first boot)"}: exit ${result.status}; ${output.split("\n").filter((l) => /SSM Agent|route out|ERROR|FAILED/.test(l)).join(" | ")}`);

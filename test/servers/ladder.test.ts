@@ -24,7 +24,7 @@ import { APP, Box, imagePackages, sampleSpec } from "./box";
 import { DbHost, MASTER_USER } from "./db-host";
 import { cleanupStale, Host, hostImage, Lan, missingPrerequisites, progress } from "./harness";
 
-jest.setTimeout(180_000);
+jest.setTimeout(600_000); // per test: real boots, releases and load runs on a possibly loaded 2-core machine
 
 const missing = missingPrerequisites();
 const ci = process.env.CI === "true";

@@ -73,7 +73,7 @@ function live(): string {
 const PROVISION_LOG = "/var/log/django-tiers/provision.log";
 
 /**
- * Phase fetch's outputs for VERSION (the sample app with OVERRIDES), then the rollout (verify waits 15 s at
+ * Phase fetch's outputs for VERSION (the sample app with OVERRIDES), then the rollout (verify waits 60 s at
  * most). Its output is read from provision.log, once the run's last line is there: the script tees its
  * output into the log through a process substitution, which may still be writing when the script exits.
  */
@@ -81,8 +81,8 @@ async function rollOut(version: string, overrides: Record<string, string>): Prom
   box.fetch(version, overrides);
   const before = box.host.read(PROVISION_LOG).length;
   const result = box.host.exec(["/usr/local/sbin/django-tiers-provision", ...ROLLOUT],
-    { env: { PATH: PATH_ON_BOX, DJANGO_TIERS_VERIFY_TIMEOUT: "15" }, timeoutMs: 420_000 });
-  const ended = await box.until(() => /\] (FAILED \(exit|all done:)/.test(box.host.read(PROVISION_LOG).slice(before)), 30);
+    { env: { PATH: PATH_ON_BOX, DJANGO_TIERS_VERIFY_TIMEOUT: "60" }, timeoutMs: 420_000 });
+  const ended = await box.until(() => /\] (FAILED \(exit|all done:)/.test(box.host.read(PROVISION_LOG).slice(before)), 120);
   expect(ended.ok).toBe(true);
   const output = box.host.read(PROVISION_LOG).slice(before);
   progress(`[rollout] ${version}: exit ${result.status}; ${output.split("\n").filter((l) => /ERROR|FAILED/.test(l)).join(" | ")}`);

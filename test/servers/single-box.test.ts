@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { APP, Box, describeLoad, imagePackages, sampleSpec, tasksResumeAfterRedisOutage } from "./box";
 import { cleanupStale, Host, hostImage, Lan, missingPrerequisites, progress, runLogged } from "./harness";
 
-jest.setTimeout(180_000);
+jest.setTimeout(600_000); // per test: real boots, releases and load runs on a possibly loaded 2-core machine
 
 const missing = missingPrerequisites();
 const ci = process.env.CI === "true";
