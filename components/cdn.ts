@@ -97,6 +97,16 @@ export interface CdnArgs {
    */
   waitFor?: pulumi.Input<pulumi.Resource>[];
   /**
+   * cloudfront: seconds CloudFront waits for the origin's response (the
+   * origin response timeout). At least the load balancer's idle timeout and
+   * nginx's proxy_read_timeout, so the origin's own answer reaches the
+   * viewer rather than CloudFront's 504. Above 60 only after AWS raises the
+   * account's quota (180 at most).
+   * @default 60
+   * @example 45
+   */
+  originReadTimeoutSeconds?: number;
+  /**
    * cloudfront: key prefix of the access logs in that bucket.
    * @default "cloudfront/"
    */
@@ -228,6 +238,10 @@ function validate(name: string, args: CdnArgs): void {
     if (!args.certificateArn) throw bad("certificateArn is required in cloudfront mode (an ACM certificate in us-east-1 covering the domains)");
     if (!args.logsBucketDomainName) {
       throw bad("logsBucketDomainName is required in cloudfront mode (a bucket with ACLs enabled, BucketOwnerPreferred, for CloudFront's access logs)");
+    }
+    const readTimeout = args.originReadTimeoutSeconds ?? 60;
+    if (!Number.isInteger(readTimeout) || readTimeout < 1 || readTimeout > 180) {
+      throw bad(`originReadTimeoutSeconds must be a whole number from 1 to 180 (above 60 after a quota increase) (got ${readTimeout})`);
     }
     const priceClass = args.priceClass ?? "PriceClass_100";
     if (!(PRICE_CLASSES as readonly string[]).includes(priceClass)) {
@@ -397,8 +411,8 @@ export class Cdn extends Component {
             httpsPort: 443,
             originProtocolPolicy: "https-only",
             originSslProtocols: ["TLSv1.2"],
-            // Longer than gunicorn's 30 s timeout, so Django's own error reaches the viewer, not a CloudFront 504.
-            originReadTimeout: 60,
+            // At least the origin's own timeouts, so its answer reaches the viewer, not a CloudFront 504.
+            originReadTimeout: args.originReadTimeoutSeconds ?? 60,
           },
         },
         ...buckets.map(([role, bucket]) => ({

@@ -209,10 +209,13 @@ export interface LoadBalancerArgs {
    */
   weights: Record<Color, number>;
   /**
-   * Seconds an idle connection stays open. Keep it at least nginx's
-   * `proxy_read_timeout` and below nginx's `keepalive_timeout` (75 s), or the
-   * ALB reuses connections nginx has closed and answers 502.
+   * Seconds an idle connection stays open, and so the longest the ALB
+   * waits for a target's response. Keep it at least nginx's
+   * `proxy_read_timeout` and below nginx's `keepalive_timeout`, or the ALB
+   * reuses connections nginx has closed and answers 502 (the stack derives
+   * all three from requestTimeoutSeconds).
    * @default 60
+   * @example 125
    */
   idleTimeoutSeconds?: number;
   transform?: {

@@ -161,12 +161,12 @@ export const SETTINGS = {
     unset: true,
     schema: int(1, 64).optional(),
   },
-  gunicornTimeoutSeconds: {
+  requestTimeoutSeconds: {
     type: "integer",
-    description: "gunicorn worker timeout. Stays below nginx's proxy_read_timeout (60 s) so gunicorn, not nginx, ends a slow request.",
-    allowed: "a whole number from 5 to 59",
+    description: "The longest a request may run before it is cut off: gunicorn's worker timeout. Every layer in front waits a little longer, so gunicorn ends a slow request and the visitor gets nginx's answer: nginx's proxy_read_timeout and proxy_send_timeout are 60 s or this plus 5 s, whichever is longer; on load-balanced the ALB's idle timeout (and CloudFront's origin response timeout) equal nginx's, and nginx's keepalive_timeout is 15 s more. With cdn: cloudfront at most 55 (CloudFront waits at most 60 s for the origin unless AWS raises the quota), with cdn: cloudflare at most 95 (Cloudflare answers 524 after 100 s). A promotion or reload gives running requests gracefulTimeoutSeconds to finish: raise that too for long requests. Was gunicornTimeoutSeconds.",
+    allowed: "a whole number from 5 to 3600 (at most 55 with cdn: cloudfront, 95 with cdn: cloudflare)",
     default: 30,
-    schema: int(5, 59),
+    schema: int(5, 3600),
   },
   gracefulTimeoutSeconds: {
     type: "integer",

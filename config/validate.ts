@@ -10,6 +10,7 @@ import { ALL_CHECKS } from "../policies";
 import { AwsModels, findModelDir } from "../policies/conformance/models";
 import { PRESETS } from "./presets";
 import { ENVIRONMENTS, SETTINGS, SettingKey, SettingSpec, TIERS, Tier } from "./settings";
+import { type RequestTimeouts, longestRequestBehind, requestTimeouts } from "./timeouts";
 
 export type Environment = (typeof ENVIRONMENTS)[number];
 
@@ -44,6 +45,8 @@ export interface Settings {
   longestTaskSeconds: number;
   maxUploadMb: number;
   gunicorn: { workers?: number; timeoutSeconds: number; gracefulTimeoutSeconds: number };
+  /** requestTimeoutSeconds rendered into every layer (config/timeouts.ts). */
+  timeouts: RequestTimeouts;
   network: NetworkSettings;
   /**
    * Present when the stack has domains: DNS in Cloudflare. `acmeEmail` is
@@ -150,6 +153,11 @@ export interface ValidationContext {
   namespace?: string;
 }
 
+/** Settings that were renamed: a stack that still sets the old name is told the new one. */
+const RENAMED_SETTINGS: Record<string, { to: SettingKey; why: string }> = {
+  gunicornTimeoutSeconds: { to: "requestTimeoutSeconds", why: "it sets nginx's and the load balancer's timeouts too, not only gunicorn's" },
+};
+
 /** Pulumi hands config values over as strings; read numbers, booleans and JSON back. */
 export function coerceConfigValue(value: unknown): unknown {
   if (typeof value !== "string") return value;
@@ -210,7 +218,10 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   const known = Object.keys(SETTINGS) as SettingKey[];
 
   for (const key of Object.keys(raw)) {
-    if (!(known as string[]).includes(key)) {
+    const renamed = RENAMED_SETTINGS[key];
+    if (renamed) {
+      problems.push({ setting: key, given: raw[key], message: `was renamed ${renamed.to}: ${renamed.why}; move the value there`, allowed: SETTINGS[renamed.to].allowed });
+    } else if (!(known as string[]).includes(key)) {
       const near = closest(key, known);
       problems.push({ setting: key, given: raw[key], message: `is not a setting of this project${near ? ` (did you mean ${near}?)` : ""}`, allowed: known.join(", ") });
     }
@@ -324,6 +335,17 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   if (boxFront && v.cdn === "cloudflare") {
     if (seen.size === 0) problem("domains", "cdn: cloudflare proxies the site's own domains and needs at least one (in the Cloudflare zone cloudflareZoneId)", "one or more host names, with cloudflareZoneId; or cdn: none");
     if (seen.size === 0 && !v.cloudflareZoneId) problem("cloudflareZoneId", "is required with cdn: cloudflare (the zone of the proxied records)", SETTINGS.cloudflareZoneId.allowed);
+  }
+
+  // A CDN waits only so long for the origin: the request timeout stays inside it (config/timeouts.ts).
+  if (v.cdn === "cloudfront" || v.cdn === "cloudflare") {
+    const longest = longestRequestBehind(v.cdn);
+    if (v.requestTimeoutSeconds > longest) {
+      const why = v.cdn === "cloudfront"
+        ? "CloudFront waits at most 60 s for the origin's response (its default quota; the stack plans within it), and nginx waits 5 s longer than gunicorn"
+        : "Cloudflare answers 524 when the origin has not responded after 100 s (all plans but Enterprise), and nginx waits 5 s longer than gunicorn";
+      problem("requestTimeoutSeconds", `is above ${longest} with cdn: ${v.cdn}: ${why}`, `a whole number from 5 to ${longest} with cdn: ${v.cdn}; move longer work to the task queue`);
+    }
   }
 
   // settingsModules: one entry per app at most, naming a module file in the app's folder (checked below).
@@ -497,7 +519,8 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     taskWorker: v.taskWorker,
     longestTaskSeconds: v.longestTaskSeconds,
     maxUploadMb: v.maxUploadMb,
-    gunicorn: { workers: v.gunicornWorkers, timeoutSeconds: v.gunicornTimeoutSeconds, gracefulTimeoutSeconds: v.gracefulTimeoutSeconds },
+    gunicorn: { workers: v.gunicornWorkers, timeoutSeconds: v.requestTimeoutSeconds, gracefulTimeoutSeconds: v.gracefulTimeoutSeconds },
+    timeouts: requestTimeouts(v.requestTimeoutSeconds),
     network,
     dns,
     alertEmail: v.alertEmail,

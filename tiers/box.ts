@@ -19,8 +19,6 @@ import { COLORS, builtRelease } from "./fleet";
 import { BACKUP_PREFIX, commonSpec, deployCheckNote, deployFoundation } from "./foundation";
 import type { Deployment } from "./types";
 
-export { NGINX_KEEPALIVE_TIMEOUT, NGINX_PROXY_READ_TIMEOUT } from "./foundation";
-
 /** What each color of a blue-green box runs: nginx sends all traffic to the live one (no canary on one box). */
 export function boxColorPlan(s: Settings): Record<Color, { release: string; running: boolean; weight: number }> {
   const colors = s.boxColors;

@@ -111,6 +111,8 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
     deletionProtection: s.deletionProtection,
     restrictTo: s.cdn === "none" ? undefined : s.cdn,
     targets: { deregistrationDelaySeconds: s.gunicorn.gracefulTimeoutSeconds + DEREGISTRATION_MARGIN_SECONDS },
+    // At least nginx's proxy_read_timeout and below its keepalive_timeout (config/timeouts.ts).
+    idleTimeoutSeconds: s.timeouts.balancerIdleSeconds,
     weights: { blue: plan.blue.weight, green: plan.green.weight },
     previewKeyRotation: s.secretsRotation,
   }, opts);
@@ -231,6 +233,7 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
           }
         : undefined,
       logsBucketDomainName: cdnLogs.bucket.bucketDomainName,
+      originReadTimeoutSeconds: s.timeouts.balancerIdleSeconds,
       waitFor: [cdnLogs.ownership],
     }, opts);
     settleDistribution(cdn.distributionArn!);

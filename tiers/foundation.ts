@@ -24,10 +24,6 @@ import { type AppSettings, developmentModuleNote, type Settings } from "../confi
 import { deployCheckWarnings } from "../server/django-env";
 import type { BoxSpec } from "../server/types";
 
-/** nginx waits this long for gunicorn; gunicorn's own timeout stays below it (settings allow at most 59). */
-export const NGINX_PROXY_READ_TIMEOUT = 60;
-/** Longer than any load balancer idle timeout (60 s), so nginx never closes a connection first. */
-export const NGINX_KEEPALIVE_TIMEOUT = 75;
 /** Key prefix of the box's database dumps in the artifacts bucket. */
 export const BACKUP_PREFIX = "backups/";
 
@@ -226,7 +222,8 @@ export function commonSpec(s: Settings, f: Foundation, extra: { customDomain?: s
         maxRequests: 1000,
         maxRequestsJitter: 100,
       },
-      nginx: { proxyReadTimeoutSeconds: NGINX_PROXY_READ_TIMEOUT, keepaliveTimeoutSeconds: NGINX_KEEPALIVE_TIMEOUT, maxUploadMb: s.maxUploadMb },
+      // requestTimeoutSeconds, each layer longer than the one behind it (config/timeouts.ts).
+      nginx: { proxyReadTimeoutSeconds: s.timeouts.proxySeconds, keepaliveTimeoutSeconds: s.timeouts.keepaliveSeconds, maxUploadMb: s.maxUploadMb },
       backup: { hourUtc: s.backup.hourUtc, prefix: BACKUP_PREFIX, localRetentionDays: 3 },
       longestTaskSeconds: s.longestTaskSeconds,
       ...(database && databaseHost ? { database: { engine: database.engine, host: databaseHost, port: database.port, user: database.username } } : {}),

@@ -6,7 +6,7 @@
  * an application load balancer.
  */
 import { PRODUCTION_SETTINGS_MODULE } from "../../server/paths";
-import { fileFinding, leaksIn, notApplicable, secretStrings } from "../plan-queries";
+import { fileFinding, leaksIn, notApplicable, ofType, secretStrings } from "../plan-queries";
 import {
   type AppFiles,
   findDirectives,
@@ -26,7 +26,8 @@ import {
   supervisorPrograms,
 } from "../server-files";
 import type { Check, Finding, PlanUnderTest } from "../types";
-import { asNumber } from "../values";
+import { T } from "../resource-types";
+import { asArray, asNumber, field } from "../values";
 import { applicationLoadBalancers } from "./alb";
 import { rolloutReachesServer } from "./rollout";
 
@@ -36,6 +37,15 @@ const NO_FILES = "no server files rendered in this plan";
 function albIdleTimeout(plan: PlanUnderTest): number | undefined {
   const albs = applicationLoadBalancers(plan);
   return albs.length ? Math.max(...albs.map((lb) => asNumber(lb.inputs.idleTimeout) ?? 60)) : undefined;
+}
+
+/** The origin response timeouts of the plan's CloudFront custom origins (the load balancer), in seconds (CloudFront's default is 30). */
+function cloudFrontOriginTimeouts(plan: PlanUnderTest): number[] {
+  return ofType(plan, T.distribution).flatMap((d) =>
+    asArray(d.inputs.origins)
+      .map((o) => field(o, "customOriginConfig"))
+      .filter((c) => c !== undefined)
+      .map((c) => asNumber(field(c, "originReadTimeout")) ?? 30));
 }
 
 const behindAlb = (plan: PlanUnderTest, role: RoleFiles) => applicationLoadBalancers(plan).length > 0 && role.role !== "single-box";
@@ -81,13 +91,15 @@ const values = (tree: NginxDirective[] | undefined, name: string) =>
 /**
  * gunicorn's worker `timeout` (default 30) is below nginx `proxy_read_timeout`
  * (default 60), and behind an ALB nginx's timeout does not exceed the ALB idle
- * timeout (default 60), so each layer times out before the one in front of it
- * and the user sees a clean 504 rather than a reset. Refs: gunicorn docs (timeout), nginx proxy_read_timeout.
+ * timeout (default 60), nor the ALB's CloudFront's origin response timeout
+ * (default 30), so each layer times out before the one in front of it and the
+ * user sees a clean 504 rather than a reset. Refs: gunicorn docs (timeout),
+ * nginx proxy_read_timeout, CloudFront Developer Guide (Response timeout).
  */
 export const gunicornTimeoutBelowProxy: Check = {
   id: "gunicorn-timeout-below-proxy",
-  title: "gunicorn timeout < nginx proxy_read_timeout ≤ ALB idle timeout",
-  refs: ["gunicorn timeout", "nginx proxy_read_timeout", "ALB idle_timeout"],
+  title: "gunicorn timeout < nginx proxy_read_timeout ≤ ALB idle timeout ≤ CloudFront origin timeout",
+  refs: ["gunicorn timeout", "nginx proxy_read_timeout", "ALB idle_timeout", "CloudFront origin response timeout"],
   description: "Out-of-order timeouts turn slow requests into 502s and leave workers busy after the client left.",
   run: (plan) =>
     perApp(plan, "gunicorn", "gunicorn config", (a) => {
@@ -101,6 +113,9 @@ export const gunicornTimeoutBelowProxy: Check = {
       const idle = albIdleTimeout(plan);
       if (behindAlb(plan, a.role) && idle !== undefined && Math.max(...reads) > idle)
         findings.push(fileFinding(a.files.site?.path ?? a.files.gunicorn!.path, `nginx proxy_read_timeout ${Math.max(...reads)}s exceeds the ALB idle timeout ${idle}s`));
+      const origin = cloudFrontOriginTimeouts(plan);
+      if (behindAlb(plan, a.role) && idle !== undefined && origin.length && Math.min(...origin) < idle)
+        findings.push(fileFinding(a.files.site?.path ?? a.files.gunicorn!.path, `CloudFront's origin response timeout ${Math.min(...origin)}s is below the ALB idle timeout ${idle}s`));
       return findings;
     }),
 };

@@ -429,7 +429,7 @@ export function cdn(): PlannedResource[] {
         {
           originId: "alb",
           domainName: "origin.shop.example.com",
-          customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"] },
+          customOriginConfig: { httpPort: 80, httpsPort: 443, originProtocolPolicy: "https-only", originSslProtocols: ["TLSv1.2"], originReadTimeout: 60 },
         },
       ],
       defaultCacheBehavior: {

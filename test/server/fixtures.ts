@@ -1,4 +1,5 @@
 /** BoxSpec fixtures for the server/ tests: one app or three, each TLS mode and task worker. */
+import { requestTimeouts } from "../../config/timeouts";
 import type { AppSpec, BoxSpec, Color, TaskWorker } from "../../server/types";
 import { BoxSpecError, validateBoxSpec } from "../../server/validate";
 
@@ -11,6 +12,8 @@ export interface FixtureOptions {
   workers?: number;
   /** RDS, ElastiCache and S3 instead of PostgreSQL, Redis and files on the box. */
   external?: boolean;
+  /** The stack's requestTimeoutSeconds, rendered into gunicorn and nginx as the stack does (default 30). */
+  requestTimeoutSeconds?: number;
 }
 
 const APP_NAMES = ["shop", "blog", "wiki"];
@@ -29,6 +32,7 @@ export function fixtureApp(name: string, domains: string[]): AppSpec {
 
 export function fixtureSpec(options: FixtureOptions = {}): BoxSpec {
   const { apps = 1, tls = "none", taskWorker = "celery", defaultApp = false } = options;
+  const timeouts = requestTimeouts(options.requestTimeoutSeconds ?? 30);
   if (defaultApp && tls !== "none") throw new Error("fixture: an app without a domain needs tls none");
   return {
     role: "single-box",
@@ -44,12 +48,12 @@ export function fixtureSpec(options: FixtureOptions = {}): BoxSpec {
     tls: tls === "letsencrypt" ? { mode: "letsencrypt", email: "ops@example.com" } : { mode: "none" },
     gunicorn: {
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
-      timeoutSeconds: 30,
+      timeoutSeconds: timeouts.gunicornSeconds,
       gracefulTimeoutSeconds: 30,
       maxRequests: 1000,
       maxRequestsJitter: 100,
     },
-    nginx: { proxyReadTimeoutSeconds: 60, keepaliveTimeoutSeconds: 75, maxUploadMb: 25 },
+    nginx: { proxyReadTimeoutSeconds: timeouts.proxySeconds, keepaliveTimeoutSeconds: timeouts.keepaliveSeconds, maxUploadMb: 25 },
     backup: { hourUtc: 3, prefix: "backups/dev/", localRetentionDays: 7 },
     longestTaskSeconds: 600,
     configParameter: "/django-tiers/demo/dev/single-box/config",
@@ -68,7 +72,7 @@ export const VARIANTS: Array<{ label: string; options: FixtureOptions }> = [
   { label: "1 app, tls none, celery", options: { apps: 1, tls: "none", taskWorker: "celery" } },
   { label: "1 default app, tls none, no worker", options: { apps: 1, tls: "none", taskWorker: "none", defaultApp: true } },
   { label: "1 app, letsencrypt, rq", options: { apps: 1, tls: "letsencrypt", taskWorker: "rq", workers: 4 } },
-  { label: "3 apps, letsencrypt, celery", options: { apps: 3, tls: "letsencrypt", taskWorker: "celery" } },
+  { label: "3 apps, letsencrypt, celery, 300 s requests", options: { apps: 3, tls: "letsencrypt", taskWorker: "celery", requestTimeoutSeconds: 300 } },
   { label: "3 apps (first without domain), tls none, rq", options: { apps: 3, tls: "none", taskWorker: "rq", defaultApp: true } },
   { label: "1 app, letsencrypt, celery, RDS + ElastiCache + S3", options: { apps: 1, tls: "letsencrypt", taskWorker: "celery", external: true } },
 ];

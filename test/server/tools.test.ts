@@ -52,10 +52,16 @@ describe.each(VARIANTS.map((v) => [v.label, v.options] as const))("%s", (label, 
   const files = deliveredFiles(spec);
   const slug = label.replace(/[^a-z0-9]+/gi, "-");
 
-  it("passes nginx -t with the live sites", () => {
+  it("passes nginx -t with the live sites, waiting for gunicorn as long as the spec says", () => {
     const result = nginxTest(path.join(dir, slug, "nginx-live"), spec, files, "live");
     expect(result.stderr).toContain("test is successful");
     expect(result.status).toBe(0);
+    // requestTimeoutSeconds as nginx got it: every proxied location waits the spec's time both ways.
+    const nginxFiles = files.filter((f) => f.path.startsWith("/etc/nginx/")).map((f) => f.content).join("\n");
+    const waits = nginxFiles.match(/proxy_(read|send)_timeout \d+s;/g) ?? [];
+    expect(waits.length).toBeGreaterThanOrEqual(2 * spec.apps.length);
+    expect(new Set(waits.map((w) => w.replace(/proxy_(read|send)_timeout /, "")))).toEqual(new Set([`${spec.nginx.proxyReadTimeoutSeconds}s;`]));
+    expect(nginxFiles).toContain(`keepalive_timeout ${spec.nginx.keepaliveTimeoutSeconds}s;`);
   });
 
   if (spec.tls.mode === "letsencrypt") {

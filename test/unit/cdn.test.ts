@@ -68,6 +68,7 @@ beforeAll(async () => {
     logsPrefix: "blog/",
     priceClass: "PriceClass_All",
     waf: "none",
+    originReadTimeoutSeconds: 45,
   });
   shared = new Cdn("shared", {
     mode: "cloudfront",
@@ -240,6 +241,8 @@ describe("Cdn (cloudfront) in front of a single box", () => {
     expect(d.orderedCacheBehaviors).toEqual([]);
     expect(engine.resources.some((r) => r.name === "box-oac")).toBe(false);
     expect(d).toMatchObject({ priceClass: "PriceClass_All", loggingConfig: { bucket: LOGS, prefix: "blog/" } });
+    // The origin response timeout it was given (the site above keeps the default, 60).
+    expect(d.origins[0].customOriginConfig.originReadTimeout).toBe(45);
   });
 
   it("without WAF, attaches none and names the relaxation the stack's plan must list", () => {
@@ -312,6 +315,8 @@ describe("Cdn input validation", () => {
     ["waf", { ...base, mode: "cloudfront", waf: "basic" }, /waf must be "managed", "none" or \{ webAclArn \}/],
     ["wafRateLimit", { ...base, mode: "cloudfront", wafRateLimit: 5 }, /wafRateLimit must be a whole number .* \(got 5\)/],
     ["zoneId", { ...base, mode: "cloudflare" }, /zoneId is required in cloudflare mode/],
+    ["originReadTimeoutSeconds", { ...base, mode: "cloudfront", originReadTimeoutSeconds: 181 }, /originReadTimeoutSeconds must be a whole number from 1 to 180 .* \(got 181\)/],
+    ["originReadTimeoutSeconds (fraction)", { ...base, mode: "cloudfront", originReadTimeoutSeconds: 30.5 }, /originReadTimeoutSeconds must be a whole number/],
   ])("refuses a bad %s before declaring any child", async (label, args, message) => {
     const name = `bad-${label.replace(/[^a-zA-Z]+/g, "-").replace(/-$/, "")}`;
     expect(() => new Cdn(name, args as any)).toThrow(message);

@@ -39,6 +39,19 @@ describe("validateSettings: a good config", () => {
     expect(s.deletionProtection).toBe(true);
     expect(s.dns).toBeUndefined();
     expect(s.gunicorn).toEqual({ workers: undefined, timeoutSeconds: 30, gracefulTimeoutSeconds: 30 });
+    // The values the stacks had before requestTimeoutSeconds existed: nginx 60 s, ALB 60 s, keepalive 75 s.
+    expect(s.timeouts).toEqual({ gunicornSeconds: 30, proxySeconds: 60, balancerIdleSeconds: 60, keepaliveSeconds: 75 });
+  });
+
+  it("renders requestTimeoutSeconds into every layer, each waiting longer than the one behind it", () => {
+    const long = validateSettings({ ...base, ...LB, requestTimeoutSeconds: 300 }, ctx);
+    expect(long.gunicorn.timeoutSeconds).toBe(300);
+    expect(long.timeouts).toEqual({ gunicornSeconds: 300, proxySeconds: 305, balancerIdleSeconds: 305, keepaliveSeconds: 320 });
+    // Below nginx's own 60 s, nginx keeps it (gunicorn still ends the request first).
+    expect(validateSettings({ ...base, requestTimeoutSeconds: 10 }, ctx).timeouts).toEqual({ gunicornSeconds: 10, proxySeconds: 60, balancerIdleSeconds: 60, keepaliveSeconds: 75 });
+    // The longest each CDN allows is accepted.
+    expect(validateSettings({ ...base, ...LB, cdn: "cloudfront", requestTimeoutSeconds: 55 }, ctx).timeouts.balancerIdleSeconds).toBe(60);
+    expect(validateSettings({ ...base, ...LB, cdn: "cloudflare", requestTimeoutSeconds: 95 }, ctx).timeouts.proxySeconds).toBe(100);
   });
 
   it("reads values as Pulumi hands them over: strings for numbers, booleans and lists", () => {
@@ -156,7 +169,13 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["longestTaskSeconds", { longestTaskSeconds: 0 }, /at least 1/],
     ["maxUploadMb", { maxUploadMb: 4096 }, /at most 1024/],
     ["gunicornWorkers", { gunicornWorkers: -2 }, /at least 1/],
-    ["gunicornTimeoutSeconds", { gunicornTimeoutSeconds: 60 }, /at most 59/],
+    ["requestTimeoutSeconds", { requestTimeoutSeconds: 4 }, /got 4.*at least 5.*Allowed: a whole number from 5 to 3600/],
+    ["requestTimeoutSeconds", { requestTimeoutSeconds: 3601 }, /at most 3600/],
+    ["requestTimeoutSeconds", { requestTimeoutSeconds: "2m" }, /got "2m".*whole number/],
+    ["requestTimeoutSeconds", { requestTimeoutSeconds: 30.5 }, /whole number/],
+    ["requestTimeoutSeconds", { ...LB, cdn: "cloudfront", requestTimeoutSeconds: 56 }, /got 56\): is above 55 with cdn: cloudfront: CloudFront waits at most 60 s for the origin's response.*Allowed: a whole number from 5 to 55 with cdn: cloudfront/],
+    ["requestTimeoutSeconds", { tier: "external-db", cdn: "cloudflare", domains: ["example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", requestTimeoutSeconds: 96 }, /is above 95 with cdn: cloudflare: Cloudflare answers 524/],
+    ["gunicornTimeoutSeconds", { gunicornTimeoutSeconds: 45 }, /got 45\): was renamed requestTimeoutSeconds: it sets nginx's and the load balancer's timeouts too.*move the value there/],
     ["gracefulTimeoutSeconds", { gracefulTimeoutSeconds: 1 }, /at least 5/],
     ["highAvailability", { highAvailability: "yes" }, /must be one of "auto", "on", "off"/],
     ["databaseEngine", { databaseEngine: "oracle" }, /must be one of "postgres", "mysql", "mariadb"/],

@@ -1,4 +1,4 @@
-import { appServerFiles, DB_PASSWORD_VALUE, editFile, loadBalancedPlan, set, singleBoxPlan } from "../fixtures";
+import { appServerFiles, DB_PASSWORD_VALUE, editFile, filePath, loadBalancedPlan, set, singleBoxPlan } from "../fixtures";
 import { type CaseTable, editing, variant } from "./harness";
 
 const lb = loadBalancedPlan;
@@ -9,16 +9,40 @@ const GLOBAL = "conf.d/django-tiers.conf";
 const GUNICORN = "gunicorn.conf.py";
 const SUPERVISOR = "supervisor/conf.d/shop.conf";
 const ENV = "app.env";
+/** The CloudFront origin that is the load balancer (the fixture's second origin). */
+const ALB_ORIGIN_READ_TIMEOUT = "origins.1.customOriginConfig.originReadTimeout";
 
 export const SERVER_FILE_CASES: CaseTable = {
   "gunicorn-timeout-below-proxy": {
     fails: [
       { name: "gunicorn timeout 90 behind nginx's 60", base: sb, breakIt: editing(GUNICORN, (c) => c.replace("timeout = 30\n", "timeout = 90\n")), message: /timeout 90s is not below/ },
       { name: "nginx waits longer than the ALB", base: lb, breakIt: editing(SITE, (c) => c.replace("proxy_read_timeout 60s", "proxy_read_timeout 120s")), message: /exceeds the ALB idle timeout 60s/ },
+      {
+        name: "CloudFront gives up before the ALB",
+        base: lb,
+        breakIt: (p) => (set(p, "cdn", ALB_ORIGIN_READ_TIMEOUT, 30), filePath(p, SITE)),
+        message: /CloudFront's origin response timeout 30s is below the ALB idle timeout 60s/,
+      },
+      {
+        name: "CloudFront at its default (30 s) before the ALB",
+        base: lb,
+        breakIt: (p) => (set(p, "cdn", ALB_ORIGIN_READ_TIMEOUT, undefined), filePath(p, SITE)),
+        message: /origin response timeout 30s/,
+      },
     ],
     passes: [
       // nginx's default proxy_read_timeout (60 s) is above gunicorn's default timeout (30 s).
       { name: "both defaults", plan: variant(sb, (p) => (editFile(p, SITE, (c) => c.replace("proxy_read_timeout 60s;", "")), editFile(p, GUNICORN, (c) => c.replace("timeout = 30\n", "")))) },
+      // A long request timeout, every layer moved with it (config/timeouts.ts: 120 → 125, 125, 125).
+      {
+        name: "a 120 s request behind an ALB and CloudFront waiting 125 s",
+        plan: variant(lb, (p) => {
+          editFile(p, GUNICORN, (c) => c.replace("timeout = 30\n", "timeout = 120\n"));
+          editFile(p, SITE, (c) => c.replace("proxy_read_timeout 60s", "proxy_read_timeout 125s"));
+          set(p, "alb", "idleTimeout", 125);
+          set(p, "cdn", ALB_ORIGIN_READ_TIMEOUT, 125);
+        }),
+      },
     ],
   },
   "gunicorn-graceful-within-stopwaitsecs": {
