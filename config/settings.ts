@@ -103,6 +103,14 @@ export const SETTINGS = {
       error: "entries are 'module' or 'app:module', the module a dotted Python path such as config.settings.production",
     })),
   },
+  appEnv: {
+    type: "array",
+    items: "string",
+    description: "The apps' own environment variables, as 'NAME=value' (for the first app) or 'app:NAME=value', e.g. 'SENTRY_ENVIRONMENT=production'. Every process of the app sees them (web, workers, release commands); they are written to the app's app.env on its servers, so they are not for secrets (use appSecrets). Names the stack sets itself (DATABASE_URL, DJANGO_SETTINGS_MODULE, SECRET_KEY, REDIS_URL, ..., anything starting DJANGO_TIERS_, AWS_ or LD_) are refused. A change reaches the servers with the next pulumi up.",
+    allowed: "entries 'NAME=value' or 'app:NAME=value': NAME of letters, digits and _ (not a name the stack sets, not secret-looking), the value one line of at most 4096 characters (quotes, $ and spaces are fine; newlines and other control characters are not), each name once per app",
+    default: [],
+    schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?[^=:]+=/, { error: "entries are 'NAME=value' or 'app:NAME=value'" })),
+  },
   releaseVersion: {
     type: "string",
     description: "Version label of the release to deploy. Default: a hash of each app's folder, so a changed app is a new release.",

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { ALL_CHECKS } from "../policies";
 import { AwsModels, findModelDir } from "../policies/conformance/models";
 import { PRESETS } from "./presets";
+import { appEnvNameProblem, appEnvValueProblem } from "../server/validate";
 import { ENVIRONMENTS, SETTINGS, SettingKey, SettingSpec, TIERS, Tier } from "./settings";
 import { type RequestTimeouts, longestRequestBehind, requestTimeouts } from "./timeouts";
 
@@ -27,6 +28,8 @@ export interface AppSettings {
   wsgiApplication: string;
   /** The project package, used for `celery -A`. */
   projectPackage: string;
+  /** The app's own environment variables (appEnv), in the order given. */
+  env: Record<string, string>;
 }
 
 export type NetworkSettings =
@@ -357,6 +360,8 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     else chosenModules.set(app, module);
   }
 
+  const envByApp = appEnvironments(v.appEnv as string[], appNames, problem);
+
   const apps: AppSettings[] = [];
   for (const name of appNames) {
     const dir = path.resolve(ctx.projectDir, v.appsDir, name);
@@ -377,6 +382,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
       settingsModuleFrom: chosen ? "settingsModules" : "manage.py",
       wsgiApplication: `${found.projectPackage}.wsgi:application`,
       projectPackage: found.projectPackage,
+      env: envByApp.get(name) ?? {},
     });
   }
 
@@ -538,6 +544,45 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     cdn: v.cdn,
     taskQueue,
   };
+}
+
+/** Names that look like secrets (as the server-files-no-secrets check reads app.env): they belong in appSecrets. */
+const SECRET_LOOKING_NAME = /SECRET_KEY|PASSWORD|PASSWD|TOKEN|SECRET_ACCESS_KEY/i;
+
+/** appEnv's entries per app: 'NAME=value' for the first app or 'app:NAME=value'. */
+function appEnvironments(entries: string[], appNames: string[], problem: (setting: string, message: string, allowed?: string) => void): Map<string, Record<string, string>> {
+  const byApp = new Map<string, Record<string, string>>(appNames.map((n) => [n, {}]));
+  const allowed = SETTINGS.appEnv.allowed;
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    const head = entry.slice(0, eq);
+    const value = entry.slice(eq + 1);
+    const colon = head.indexOf(":");
+    const [app, name] = colon < 0 ? [appNames[0], head] : [head.slice(0, colon), head.slice(colon + 1)];
+    const quoted = JSON.stringify(entry);
+    if (!byApp.has(app)) {
+      problem("appEnv", `entry ${quoted} names app "${app}", which is not in apps`, `one of ${appNames.join(", ")}`);
+      continue;
+    }
+    const nameProblem = appEnvNameProblem(name);
+    if (nameProblem) {
+      problem("appEnv", `entry ${quoted}: ${nameProblem}${nameProblem.includes("set by the stack") ? " (docs/django-settings.md lists what it sets)" : ""}`, allowed);
+      continue;
+    }
+    if (SECRET_LOOKING_NAME.test(name)) {
+      problem("appEnv", `entry ${quoted}: ${name} looks like a secret, and appEnv's values are written to files on the servers`, `declare it in appSecrets and set its value with pulumi config set --secret`);
+      continue;
+    }
+    const valueProblem = appEnvValueProblem(value);
+    if (valueProblem) {
+      problem("appEnv", `entry ${quoted}: the value of ${name} ${valueProblem}`, allowed);
+      continue;
+    }
+    const env = byApp.get(app)!;
+    if (name in env) problem("appEnv", `app "${app}" sets ${name} twice`, "each name once per app");
+    else env[name] = value;
+  }
+  return byApp;
 }
 
 /** EC2's instance types from AWS's model, when the models are installed (undefined otherwise: the format check stands). */

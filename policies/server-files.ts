@@ -154,15 +154,34 @@ export function parseIni(text: string): Record<string, Record<string, string>> {
 
 // ---------------------------------------------------------------- env file
 
-/** KEY=value lines (optional `export `, optional quotes), comments and blanks skipped. */
+/**
+ * The value a shell word stands for, for the words the renderers write
+ * (server/quote.ts shellQuote): bare characters and single-quoted runs, with
+ * `'\\''` for a quote inside; a double-quoted word loses its quotes.
+ */
+function unquoteShellWord(word: string): string {
+  if (/^".*"$/.test(word)) return word.slice(1, -1);
+  let out = "";
+  for (let i = 0; i < word.length; i++) {
+    const c = word[i];
+    if (c === "'") {
+      const end = word.indexOf("'", i + 1);
+      if (end < 0) return out + word.slice(i + 1);
+      out += word.slice(i + 1, end);
+      i = end;
+    } else if (c === "\\" && i + 1 < word.length) out += word[++i];
+    else out += c;
+  }
+  return out;
+}
+
+/** KEY=value lines (optional `export `, shell-quoted values), comments and blanks skipped. */
 export function parseEnvFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of text.split("\n")) {
     const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
     if (!m) continue;
-    let value = m[2].trim();
-    if (/^(["']).*\1$/.test(value)) value = value.slice(1, -1);
-    out[m[1]] = value;
+    out[m[1]] = unquoteShellWord(m[2].trim());
   }
   return out;
 }

@@ -127,10 +127,12 @@ export function deployCheckWarnings(tlsMode: TlsSpec["mode"]): string[] {
 
 export function renderAppEnv(spec: BoxSpec, app: AppSpec): string {
   const lines = appEnvironment(spec, app).map(([k, v]) => envLine(k, v));
+  // The app's own variables (appEnv) come after the stack's; none can take a stack name (server/validate.ts).
+  const own = Object.entries(app.env ?? {}).map(([k, v]) => envLine(k, v));
   return `# Environment of app ${app.name} (no secrets). Rendered by django-tiers; edits are overwritten.
 # Loaded with \`set -a\` by ${EXEC_WRAPPER}, before ${INSTANCE_ENV} and secrets.env.
 ${lines.join("\n")}
-`;
+${own.length ? `# The app's own environment (the appEnv setting).\n${own.join("\n")}\n` : ""}`;
 }
 
 export function renderDjangoEnvFiles(spec: BoxSpec): RenderedFile[] {

@@ -602,7 +602,7 @@ fetch_secrets() {
 # changed this very script, the run starts over with the new one, the document
 # already applied.
 fetch_box_config() {
-  local key document changed
+  local key document changed app
   [[ \${DJANGO_TIERS_CONFIG_APPLIED:-0} != 1 ]] || return 0
   key=$(aws_cli ssm get-parameter --name "$CONFIG_PARAMETER" --query Parameter.Value --output text)
   [[ $key =~ ^config/[a-z-]+/[0-9a-f]{12}\.json$ ]] || die "$CONFIG_PARAMETER holds '$key', expected config/<role>/<hash>.json"
@@ -615,6 +615,15 @@ fetch_box_config() {
     return 0
   fi
   log "configuration \${key##*/} applied: $(tr '\n' ' ' <<<"$changed")"
+  # A changed app.env (its appEnv, its domains, ...) needs the full restart a
+  # changed secret gets in phase release: a HUP'd gunicorn keeps the
+  # environment its master started with.
+  for app in "\${APPS[@]}"; do
+    if grep -qxF "$ETC_DIR/$app/app.env" <<<"$changed"; then
+      install -d -m 0755 "$STATE_DIR"
+      touch "$STATE_DIR/$app.secrets-changed"
+    fi
+  done
   if grep -qx "$PROVISION_SCRIPT" <<<"$changed"; then
     log "this script changed; starting over with the new one"
     export DJANGO_TIERS_CONFIG_APPLIED=1

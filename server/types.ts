@@ -67,6 +67,16 @@ export interface AppSpec {
    * @default undefined
    */
   colorReleaseParameters?: Record<Color, string>;
+  /**
+   * The app's own environment variables (the `appEnv` setting), appended to
+   * app.env after the stack's. Not secrets (those are keys of the app's
+   * secret, `secretId`). A name the stack sets (`STACK_ENV_NAMES`, the
+   * prefixes DJANGO_TIERS_, AWS_, LD_) or a value with a control character
+   * is refused.
+   * @default {}
+   * @example { SENTRY_ENVIRONMENT: "production" }
+   */
+  env?: Record<string, string>;
 }
 
 export interface GunicornSettings {

@@ -44,6 +44,56 @@ const QUEUE = /^[A-Za-z0-9_-]{1,80}$/;
 const SQS_URL = /^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com(?:\.cn)?\/\d{12}\/[A-Za-z0-9_-]{1,80}(?:\.fifo)?$/;
 const HOOK_NAME = /^[A-Za-z0-9_.\-/]{1,255}$/;
 
+/**
+ * Environment variables the stack sets for every app (app.env, the instance's
+ * instance.env, secrets.env, supervisor and django-tiers-exec), plus Django's
+ * own names the production settings replace: an app's own variables (appEnv,
+ * appSecrets) cannot take them, or they would be overridden or would override.
+ * test/unit/app-env.test.ts holds this list to what appEnvironment renders.
+ */
+export const STACK_ENV_NAMES: readonly string[] = [
+  // app.env (server/django-env.ts appEnvironment)
+  "DJANGO_SETTINGS_MODULE", "PYTHONPATH", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "DJANGO_CSRF_TRUSTED_ORIGINS",
+  "DATABASE_ENGINE", "DATABASE_HOST", "DATABASE_PORT", "DATABASE_NAME", "DATABASE_USER", "DATABASE_TLS", "DATABASE_URL",
+  "REDIS_URL", "CELERY_BROKER_URL", "RQ_REDIS_URL", "DJANGO_STORAGE", "DJANGO_STATIC_BUCKET", "DJANGO_MEDIA_BUCKET",
+  "DJANGO_STORAGE_CUSTOM_DOMAIN", "DJANGO_STATIC_ROOT", "DJANGO_MEDIA_ROOT", "DJANGO_SECURE_SSL_REDIRECT",
+  "DJANGO_SECURE_HSTS_SECONDS", "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "DJANGO_SECURE_HSTS_PRELOAD",
+  "DJANGO_UPLOAD_MAX_BYTES", "DJANGO_LOG_LEVEL",
+  // secrets.env (the app's Secrets Manager secret) and what the settings module reads beside it
+  "DJANGO_SECRET_KEY", "DJANGO_SECRET_KEY_FALLBACKS", "DATABASE_PASSWORD", "REDIS_PASSWORD",
+  // Django settings the production module sets whatever the environment says
+  "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS",
+  // supervisor's program environment and the process basics
+  "HOME", "USER", "LOGNAME", "PATH", "SHELL", "PYTHONHOME",
+];
+/**
+ * Prefixes of names the stack owns: DJANGO_TIERS_* (the app, role, color,
+ * instance names, SQS queues), AWS_* (boto3 and django-storages reach AWS
+ * through the instance role; AWS_ACCESS_KEY_ID and the like would replace
+ * it), LD_* (the dynamic loader).
+ */
+export const STACK_ENV_PREFIXES: readonly string[] = ["DJANGO_TIERS_", "AWS_", "LD_"];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** The longest value of an app's own variable (app.env is sourced by every process start). */
+export const MAX_APP_ENV_VALUE = 4096;
+
+/** Why `name` cannot be one of an app's own environment variables, or undefined. */
+export function appEnvNameProblem(name: string): string | undefined {
+  if (!ENV_NAME.test(name)) return `${JSON.stringify(name)} is not an environment variable name (letters, digits and _, not starting with a digit, at most 128)`;
+  if (STACK_ENV_NAMES.includes(name)) return `${name} is set by the stack itself`;
+  const prefix = STACK_ENV_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix) return `${name} starts with ${prefix}, which the stack keeps for its own variables`;
+  return undefined;
+}
+
+/** Why `value` cannot be the value of an app's own (plain) environment variable, or undefined. */
+export function appEnvValueProblem(value: string): string | undefined {
+  // A newline would end the line in app.env and in any KEY=value reader; other control characters are no better.
+  if (/[\x00-\x1f\x7f]/.test(value)) return "holds a newline or another control character, which an environment file cannot carry safely";
+  if (value.length > MAX_APP_ENV_VALUE) return `is ${value.length} characters long, above ${MAX_APP_ENV_VALUE}`;
+  return undefined;
+}
+
 /** Thrown for an invalid spec; `problems` lists every one found. */
 export class BoxSpecError extends Error {
   constructor(readonly problems: string[]) {
@@ -340,5 +390,9 @@ function appProblems(app: AppSpec): string[] {
   if (!PY_DOTTED.test(app.celeryApp)) problems.push(`celeryApp ${JSON.stringify(app.celeryApp)} is not a dotted Python name`);
   if (!SSM_PARAMETER.test(app.releaseParameter)) problems.push(`releaseParameter ${JSON.stringify(app.releaseParameter)} is not an SSM parameter name`);
   if (!SECRET_ID.test(app.secretId)) problems.push(`secretId ${JSON.stringify(app.secretId)} is not a Secrets Manager id or ARN`);
+  for (const [name, value] of Object.entries(app.env ?? {})) {
+    const problem = appEnvNameProblem(name) ?? (typeof value === "string" ? appEnvValueProblem(value) : "must be a string");
+    if (problem) problems.push(`env ${name}: ${problem}`);
+  }
   return problems;
 }

@@ -212,6 +212,7 @@ export function commonSpec(s: Settings, f: Foundation, extra: { customDomain?: s
         wsgiApplication: app.wsgiApplication,
         celeryApp: app.projectPackage,
         secretId: secretArns[i],
+        ...(Object.keys(app.env).length ? { env: app.env } : {}),
       })),
       artifactsBucket: bucket,
       taskWorker: s.taskWorker,

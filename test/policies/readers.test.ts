@@ -21,6 +21,7 @@ import {
   roleFiles,
 } from "../../policies/server-files";
 import { SecretValue, UNKNOWN } from "../../policies/types";
+import { envLine } from "../../server/quote";
 import { asBool, asNumber, field } from "../../policies/values";
 import { physicallyNamedBucket } from "./cases/rds-and-s3";
 import { arn, id, loadBalancedPlan, plan, res, set, singleBoxPlan } from "./fixtures";
@@ -209,6 +210,11 @@ http {
 
   test("env files: export, quotes, comments", () => {
     expect(parseEnvFile('# c\nexport A=1\nB="two words"\nC=\nnot a line\n')).toEqual({ A: "1", B: "two words", C: "" });
+  });
+
+  test("env files read shell-quoted values back as bash would (server/quote.ts writes them)", () => {
+    const hostile = `it's "quoted" $HOME \\ a=b`;
+    expect(parseEnvFile(`${envLine("H", hostile)}\n${envLine("P", "plain")}\n${envLine("E", "")}\n`)).toEqual({ H: hostile, P: "plain", E: "" });
   });
 
   test("files are grouped by role and app from their fixed paths", () => {

@@ -1,5 +1,8 @@
 /** Pure helpers and invariants of the rendered files, without external tools. */
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import {
@@ -9,7 +12,8 @@ import {
 import { gzipUserData } from "../../server/cloud-init";
 import { envLine, pyString } from "../../server/quote";
 import type { BoxSpec, RenderedFile } from "../../server";
-import { fixtureSpec, problemsOf as problemsOfSpec, VARIANTS } from "./fixtures";
+import { STACK_ENV_NAMES, STACK_ENV_PREFIXES } from "../../server/validate";
+import { fixtureSpec, problemsOf as problemsOfSpec, roleSpec, VARIANTS } from "./fixtures";
 import { fileAt, PYTHON, run } from "./helpers";
 
 function problemsOf(mutate: (spec: BoxSpec) => void, base: BoxSpec = fixtureSpec()): string[] {
@@ -255,6 +259,52 @@ describe("renderBox", () => {
     expect(fileAt(renderBox(fixtureSpec()), "/etc/cron.d/django-tiers").content).not.toContain("tls");
     expect(fileAt(renderBox(fixtureSpec({ tls: "letsencrypt" })), "/etc/cron.d/django-tiers").content)
       .toMatch(/^\*\/10 \* \* \* \* root \/usr\/local\/sbin\/django-tiers-provision tls/m);
+  });
+});
+
+describe("an app's own environment (AppSpec.env)", () => {
+  const HOSTILE = `it's "quoted" $HOME \`id\` \\ ; rm -rf / & a=b:c é *`;
+
+  it("goes into app.env after the stack's variables, quoted so bash reads back each value exactly", () => {
+    const spec = fixtureSpec({ apps: 3 });
+    spec.apps[1].env = { SENTRY_ENVIRONMENT: "production", HOSTILE, EMPTY: "" };
+    const files = renderBox(spec);
+    const env = fileAt(files, "/etc/django-tiers/blog/app.env").content;
+    expect(env).toContain("# The app's own environment (the appEnv setting).\nSENTRY_ENVIRONMENT=production\n");
+    expect(env.indexOf("SENTRY_ENVIRONMENT")).toBeGreaterThan(env.indexOf("DJANGO_LOG_LEVEL"));
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "django-tiers-app-env-")), "app.env");
+    fs.writeFileSync(file, env);
+    const sourced = run("bash", ["-c", `set -a; . "$1"; set +a; printf '%s\\0' "$SENTRY_ENVIRONMENT" "$HOSTILE" "\${EMPTY-unset}"`, "bash", file]);
+    fs.rmSync(path.dirname(file), { recursive: true });
+    expect(sourced.stderr).toBe("");
+    expect(sourced.stdout.split("\0").slice(0, 3)).toEqual(["production", HOSTILE, ""]);
+    // The other apps get none of it.
+    expect(fileAt(files, "/etc/django-tiers/shop/app.env").content).not.toContain("SENTRY_ENVIRONMENT");
+  });
+
+  it("is refused for a name the stack sets or keeps, and for a value with a newline", () => {
+    expect(problemsOf((s) => { s.apps[0].env = { DATABASE_URL: "postgres://elsewhere/db" }; })).toEqual([
+      'apps[0] ("shop"): env DATABASE_URL: DATABASE_URL is set by the stack itself',
+    ]);
+    expect(problemsOf((s) => { s.apps[0].env = { AWS_SECRET_ACCESS_KEY: "x", "BAD-NAME": "x", FEATURE: "1\nDEBUG=1" }; })).toEqual([
+      'apps[0] ("shop"): env AWS_SECRET_ACCESS_KEY: AWS_SECRET_ACCESS_KEY starts with AWS_, which the stack keeps for its own variables',
+      'apps[0] ("shop"): env BAD-NAME: "BAD-NAME" is not an environment variable name (letters, digits and _, not starting with a digit, at most 128)',
+      'apps[0] ("shop"): env FEATURE: holds a newline or another control character, which an environment file cannot carry safely',
+    ]);
+  });
+
+  it("cannot take any name the stack renders into app.env, in any role or variant", () => {
+    const specs = [
+      ...VARIANTS.map((v) => fixtureSpec(v.options)),
+      roleSpec("app", { color: "green", customDomain: true }),
+      roleSpec("worker", { sqs: true }),
+      roleSpec("worker", { taskWorker: "rq" }),
+    ];
+    const rendered = new Set(specs.flatMap((spec) => spec.apps.flatMap((app) => appEnvironment(spec, app).map(([name]) => name))));
+    expect(rendered.size).toBeGreaterThan(30);
+    for (const name of rendered) {
+      expect({ name, reserved: STACK_ENV_NAMES.includes(name) || STACK_ENV_PREFIXES.some((p) => name.startsWith(p)) }).toEqual({ name, reserved: true });
+    }
   });
 });
 

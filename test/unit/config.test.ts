@@ -256,6 +256,17 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["cache", { ...LB, cache: "on-box" }, /cannot be on-box on the load-balanced tier/],
     ["databaseEngine", { ...LB, databaseEngine: "mysql" }, /must be postgres on the load-balanced tier/],
     ["workerInstanceType", { ...LB, workerInstanceType: "t4g.gigantic" }, /t4g\.gigantic is not an EC2 instance type/],
+    ["appEnv", { appEnv: ["SENTRY_ENVIRONMENT"] }, /entries are 'NAME=value' or 'app:NAME=value'.*Allowed: entries 'NAME=value'/],
+    ["appEnv", { appEnv: ["DATABASE_URL=postgres://elsewhere/db"] }, /entry "DATABASE_URL=postgres:\/\/elsewhere\/db": DATABASE_URL is set by the stack itself \(docs\/django-settings.md lists what it sets\)/],
+    ["appEnv", { appEnv: ["mysite:DJANGO_SETTINGS_MODULE=mysite.settings"] }, /DJANGO_SETTINGS_MODULE is set by the stack itself/],
+    ["appEnv", { appEnv: ["SECRET_KEY=abc"] }, /SECRET_KEY is set by the stack itself/],
+    ["appEnv", { appEnv: ["AWS_ACCESS_KEY_ID=AKIAEXAMPLE"] }, /AWS_ACCESS_KEY_ID starts with AWS_, which the stack keeps for its own variables/],
+    ["appEnv", { appEnv: ["DJANGO_TIERS_APP=other"] }, /starts with DJANGO_TIERS_/],
+    ["appEnv", { appEnv: ["FEATURE_X=1\nDEBUG=1"] }, /the value of FEATURE_X holds a newline or another control character, which an environment file cannot carry safely/],
+    ["appEnv", { appEnv: ["blog:FEATURE_X=1"] }, /entry "blog:FEATURE_X=1" names app "blog", which is not in apps.*Allowed: one of mysite/],
+    ["appEnv", { appEnv: ["STRIPE_API_TOKEN=sk_live_1"] }, /STRIPE_API_TOKEN looks like a secret, and appEnv's values are written to files on the servers.*Allowed: declare it in appSecrets/],
+    ["appEnv", { appEnv: ["FEATURE_X=1", "mysite:FEATURE_X=2"] }, /app "mysite" sets FEATURE_X twice/],
+    ["appEnv", { appEnv: ["1FEATURE=1"] }, /"1FEATURE" is not an environment variable name/],
   ])("%s: %j", (setting, change, fragment) => {
     expectRefused({ ...base, ...change }, setting, fragment);
   });
@@ -278,6 +289,19 @@ describe("validateSettings: bad config names the setting, the value and what is 
   it("has a negative test above for every setting", () => {
     const source = require("fs").readFileSync(__filename, "utf8") as string;
     for (const key of Object.keys(SETTINGS)) expect(source).toContain(`["${key}", {`);
+  });
+});
+
+describe("appEnv", () => {
+  it("gives each app its own variables, the first app's without a prefix, values as given (quotes, $, spaces, '=' and ':')", () => {
+    const hostile = `it's "quoted" $HOME \`id\` \\ ; rm -rf / & a=b:c é`;
+    const s = validateSettings({ ...base, appEnv: ["SENTRY_ENVIRONMENT=production", `mysite:HOSTILE=${hostile}`, "EMPTY=", "URL=https://example.com/a?b=c"] }, ctx);
+    expect(s.apps[0].env).toEqual({ SENTRY_ENVIRONMENT: "production", HOSTILE: hostile, EMPTY: "", URL: "https://example.com/a?b=c" });
+    expect(validateSettings(base, ctx).apps[0].env).toEqual({});
+  });
+
+  it("refuses a value longer than 4096 characters", () => {
+    expectRefused({ ...base, appEnv: [`BIG=${"x".repeat(4097)}`] }, "appEnv", /the value of BIG is 4097 characters long, above 4096/);
   });
 });
 
