@@ -33,6 +33,14 @@ export const CLOUDFLARE_ORIGIN_RANGES: readonly string[] = CLOUDFLARE_RANGES;
 export interface CdnBucket {
   /** `bucketRegionalDomainName` of the bucket (e.g. `files-static-….s3.eu-west-1.amazonaws.com`). */
   regionalDomainName: pulumi.Input<string>;
+  /**
+   * The paths this bucket serves, each read from the key of the same name
+   * (one cached behavior each). Several apps sharing the bucket add their
+   * own prefixes (`appFileLocations` in server/paths.ts).
+   * @default [`/<role>/*`] (`/static/*` for `static`, `/media/*` for `media`)
+   * @example ["/static/*", "/apps/blog/static/*"]
+   */
+  pathPatterns?: string[];
 }
 
 export interface CdnArgs {
@@ -76,7 +84,9 @@ export interface CdnArgs {
    * `media` serves `/media/*`, both cached at the edge and read through one
    * origin access control; the stack must then grant the distribution reads
    * (`cloudFrontReadStatement`, and `cloudFrontKmsStatement` for a KMS key).
-   * Without buckets every path goes to the origin, uncached.
+   * Without buckets every path goes to the origin, uncached. Files answer
+   * CORS requests (GET, HEAD) from the distribution's own domains, so a page
+   * on one of them can load fonts from another; no other origin is allowed.
    * @default none
    */
   buckets?: { static?: CdnBucket; media?: CdnBucket };
@@ -153,6 +163,8 @@ export interface CdnArgs {
     distribution?: Transform<aws.cloudfront.DistributionArgs>;
     originAccessControl?: Transform<aws.cloudfront.OriginAccessControlArgs>;
     responseHeadersPolicy?: Transform<aws.cloudfront.ResponseHeadersPolicyArgs>;
+    /** The file behaviors' headers: the same security headers, and CORS for the domains. */
+    filesResponseHeadersPolicy?: Transform<aws.cloudfront.ResponseHeadersPolicyArgs>;
     originRequestPolicy?: Transform<aws.cloudfront.OriginRequestPolicyArgs>;
     webAcl?: Transform<aws.wafv2.WebAclArgs>;
     record?: Transform<cloudflare.DnsRecordArgs>;
@@ -163,6 +175,8 @@ export interface CdnArgs {
 const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 const HOST = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 const ONE_YEAR = 31536000;
+/** CloudFront's path-pattern characters (DistributionConfig CacheBehavior PathPattern), led by a "/". */
+const PATH_PATTERN = /^\/[A-Za-z0-9_\-.*$/~"'@:+]{0,254}$/;
 const ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"];
 const FILE_METHODS = ["GET", "HEAD", "OPTIONS"];
 const CACHED_METHODS = ["GET", "HEAD"];
@@ -255,6 +269,19 @@ function validate(name: string, args: CdnArgs): void {
     if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000) {
       throw bad(`wafRateLimit must be a whole number of requests per 5 minutes from 10 to 2000000000 (got ${limit})`);
     }
+    for (const [role, bucket] of Object.entries(args.buckets ?? {})) {
+      const patterns = bucket?.pathPatterns;
+      if (patterns === undefined) continue;
+      if (!Array.isArray(patterns) || patterns.length === 0) throw bad(`buckets.${role}.pathPatterns must list at least one path (got ${JSON.stringify(patterns)})`);
+      for (const p of patterns) {
+        if (typeof p !== "string" || !PATH_PATTERN.test(p)) {
+          throw bad(`buckets.${role}.pathPatterns: ${JSON.stringify(p)} is not a CloudFront path pattern like "/static/*" (a leading "/", at most 255 of A-Z a-z 0-9 _-.*$/~"'@:+)`);
+        }
+      }
+    }
+    const allPatterns = Object.entries(args.buckets ?? {}).flatMap(([role, b]) => (b ? b.pathPatterns ?? [`/${role}/*`] : []));
+    const twice = allPatterns.find((p, i) => allPatterns.indexOf(p) !== i);
+    if (twice) throw bad(`buckets: the path pattern ${JSON.stringify(twice)} is given twice (each path goes to one bucket)`);
     if (args.logsPrefix !== undefined && !/^[A-Za-z0-9!_.*'()/-]*\/$/.test(args.logsPrefix)) {
       throw bad(`logsPrefix must be a key prefix ending in "/" (got ${JSON.stringify(args.logsPrefix)})`);
     }
@@ -295,6 +322,8 @@ export class Cdn extends Component {
     distribution?: aws.cloudfront.Distribution;
     originAccessControl?: aws.cloudfront.OriginAccessControl;
     responseHeadersPolicy?: aws.cloudfront.ResponseHeadersPolicy;
+    /** With buckets: the file behaviors' headers (CORS for the domains). */
+    filesResponseHeadersPolicy?: aws.cloudfront.ResponseHeadersPolicy;
     originRequestPolicy?: aws.cloudfront.OriginRequestPolicy;
     webAcl?: aws.wafv2.WebAcl;
     /** cloudflare: one record per domain, keyed by domain. */
@@ -343,17 +372,36 @@ export class Cdn extends Component {
         }, t.originAccessControl)
       : undefined;
 
+    const securityHeadersConfig: aws.types.input.cloudfront.ResponseHeadersPolicySecurityHeadersConfig = {
+      // Overrides the origin's header so S3 files and Django pages say the same thing.
+      strictTransportSecurity: { accessControlMaxAgeSec: ONE_YEAR, includeSubdomains: true, preload: false, override: true },
+      contentTypeOptions: { override: true },
+      // Django's own X-Frame-Options and Referrer-Policy win where it sets them.
+      frameOptions: { frameOption: "DENY", override: false },
+      referrerPolicy: { referrerPolicy: "same-origin", override: false },
+    };
     const responseHeadersPolicy = this.child(aws.cloudfront.ResponseHeadersPolicy, "headers", {
       comment: "django-tiers: HSTS on every response, files included",
-      securityHeadersConfig: {
-        // Overrides the origin's header so S3 files and Django pages say the same thing.
-        strictTransportSecurity: { accessControlMaxAgeSec: ONE_YEAR, includeSubdomains: true, preload: false, override: true },
-        contentTypeOptions: { override: true },
-        // Django's own X-Frame-Options and Referrer-Policy win where it sets them.
-        frameOptions: { frameOption: "DENY", override: false },
-        referrerPolicy: { referrerPolicy: "same-origin", override: false },
-      },
+      securityHeadersConfig,
     }, t.responseHeadersPolicy);
+    // Files only (Django's pages keep their own CORS, if any): a font is loaded in CORS mode, so a page on one
+    // of the site's domains needs Access-Control-Allow-Origin to use a font served on another. CloudFront adds
+    // it at the edge for the listed origins only, whatever was cached (S3's CORS would need the Origin header
+    // in the cache key).
+    const filesResponseHeadersPolicy = buckets.length
+      ? this.child(aws.cloudfront.ResponseHeadersPolicy, "files-headers", {
+          comment: "django-tiers: HSTS, and CORS reads from the site's own domains",
+          securityHeadersConfig,
+          corsConfig: {
+            accessControlAllowOrigins: { items: args.domains.map((d) => `https://${d}`) },
+            accessControlAllowMethods: { items: ["GET", "HEAD"] },
+            accessControlAllowHeaders: { items: ["*"] },
+            accessControlAllowCredentials: false,
+            accessControlMaxAgeSec: 86400,
+            originOverride: true,
+          },
+        }, t.filesResponseHeadersPolicy)
+      : undefined;
 
     // Every viewer header but the bare color header (and every cookie and query string). The viewer's Host
     // goes on: CloudFront then validates the origin's certificate against that Host, which the ALB's
@@ -391,7 +439,7 @@ export class Cdn extends Component {
       cachedMethods: CACHED_METHODS,
       compress: true,
       cachePolicyId: MANAGED_POLICY.cachingOptimized,
-      responseHeadersPolicyId: responseHeadersPolicy.id,
+      responseHeadersPolicyId: filesResponseHeadersPolicy!.id,
     });
 
     const distribution = this.child(aws.cloudfront.Distribution, "distribution", {
@@ -432,7 +480,7 @@ export class Cdn extends Component {
         originRequestPolicyId: originRequest.id,
         responseHeadersPolicyId: responseHeadersPolicy.id,
       },
-      orderedCacheBehaviors: buckets.map(([role]) => fileBehavior(`/${role}/*`, role)),
+      orderedCacheBehaviors: buckets.flatMap(([role, bucket]) => (bucket.pathPatterns ?? [`/${role}/*`]).map((p) => fileBehavior(p, role))),
       viewerCertificate: {
         acmCertificateArn: args.certificateArn,
         sslSupportMethod: "sni-only",
@@ -448,7 +496,7 @@ export class Cdn extends Component {
       tags: stackTags(),
     }, t.distribution, { dependsOn: args.waitFor ?? [] });
 
-    Object.assign(this.nodes, { distribution, originAccessControl, responseHeadersPolicy, originRequestPolicy: originRequest, webAcl });
+    Object.assign(this.nodes, { distribution, originAccessControl, responseHeadersPolicy, filesResponseHeadersPolicy, originRequestPolicy: originRequest, webAcl });
     return distribution;
   }
 

@@ -21,6 +21,16 @@ export interface ObjectStorageArgs {
    * @example (bucketArn) => distributionArn.apply((arn) => [cloudFrontReadStatement(bucketArn, arn)])
    */
   extraPolicyStatements?: PolicyStatements;
+  /**
+   * The site's origins (`https://host`), whose pages read files straight
+   * from the buckets (signed URLs, no CDN): both buckets answer their CORS
+   * requests (GET, HEAD), so a page can use a font from the static bucket.
+   * Only the origins named; `*` is refused. Behind CloudFront the browser
+   * never reaches the buckets: the Cdn answers CORS itself.
+   * @default none
+   * @example ["https://shop.example.com", "https://blog.example.com"]
+   */
+  corsOrigins?: string[];
   transform?: { static?: PrivateBucketArgs["transform"]; media?: PrivateBucketArgs["transform"] };
 }
 
@@ -45,6 +55,7 @@ export class ObjectStorage extends Component {
       // Static files are rebuilt by every release; old versions only matter for a rollback window.
       noncurrentVersionDays: 30,
       extraPolicyStatements: args.extraPolicyStatements,
+      corsOrigins: args.corsOrigins,
       transform: args.transform?.static,
     }, { parent: this });
     const media = new PrivateBucket(this.childName("media"), {
@@ -52,6 +63,7 @@ export class ObjectStorage extends Component {
       accessLogs: { bucket: args.accessLogsBucket, prefix: "media/" },
       noncurrentVersionDays: args.mediaVersionDays ?? 90,
       extraPolicyStatements: args.extraPolicyStatements,
+      corsOrigins: args.corsOrigins,
       transform: args.transform?.media,
     }, { parent: this });
     this.staticBucket = staticFiles.id;

@@ -49,12 +49,23 @@ export interface PrivateBucketArgs {
    * @default "BucketOwnerEnforced"
    */
   objectOwnership?: "BucketOwnerEnforced" | "BucketOwnerPreferred";
+  /**
+   * Origins (`https://host`) whose pages may read the bucket's objects in
+   * CORS mode (GET and HEAD): a page loading a font from the bucket needs
+   * it. Name each origin; `*` is refused. Empty or unset: no CORS rule.
+   * @default none
+   * @example ["https://shop.example.com", "https://www.shop.example.com"]
+   */
+  corsOrigins?: string[];
   transform?: {
     bucket?: Transform<aws.s3.BucketArgs>;
     policy?: Transform<aws.s3.BucketPolicyArgs>;
     lifecycle?: Transform<aws.s3.BucketLifecycleConfigurationArgs>;
+    cors?: Transform<aws.s3.BucketCorsConfigurationArgs>;
   };
 }
+
+const CORS_ORIGIN = /^https?:\/\/[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/;
 
 /** Bucket-policy statements: a list, or a function of the bucket's ARN returning one. */
 export type PolicyStatements = pulumi.Input<object[]> | ((bucketArn: string) => pulumi.Input<object[]>);
@@ -76,6 +87,11 @@ export class PrivateBucket extends Component {
 
   constructor(name: string, args: PrivateBucketArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     super("PrivateBucket", name, opts);
+    for (const origin of args.corsOrigins ?? []) {
+      if (typeof origin !== "string" || !CORS_ORIGIN.test(origin)) {
+        throw new Error(`PrivateBucket ${name}: corsOrigins: ${JSON.stringify(origin)} is not an origin like "https://shop.example.com" (scheme and lowercase host, no path, no wildcard)`);
+      }
+    }
     const bucket = this.child(aws.s3.Bucket, "bucket", {
       // Never delete objects implicitly: a destroy fails on a non-empty bucket instead of losing data.
       forceDestroy: false,
@@ -153,6 +169,18 @@ export class PrivateBucket extends Component {
         ...(args.lifecycleRules ?? []),
       ],
     }, args.transform?.lifecycle, { dependsOn: [versioning] });
+
+    if (args.corsOrigins?.length) {
+      this.child(aws.s3.BucketCorsConfiguration, "cors", {
+        bucket: bucket.id,
+        corsRules: [{
+          id: "reads-from-the-site",
+          allowedOrigins: args.corsOrigins,
+          allowedMethods: ["GET", "HEAD"],
+          maxAgeSeconds: 86400,
+        }],
+      }, args.transform?.cors);
+    }
 
     this.bucket = bucket;
     this.id = bucket.id;

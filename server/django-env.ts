@@ -11,7 +11,7 @@
  * file (startproject's DEBUG = True, its insecure key, SQLite) survives.
  */
 import {
-  appPaths, EXEC_WRAPPER, INSTANCE_ENV, PRODUCTION_SETTINGS_FILE, PRODUCTION_SETTINGS_MODULE, PYTHON_DIR, redisDatabases, RQ_CONFIG_FILE,
+  appFileLocations, appPaths, EXEC_WRAPPER, INSTANCE_ENV, PRODUCTION_SETTINGS_FILE, PRODUCTION_SETTINGS_MODULE, PYTHON_DIR, redisDatabases, RQ_CONFIG_FILE,
   SETTINGS_MODULE_FILE, STATIC_STORAGE_FILE,
 } from "./paths";
 import { envLine } from "./quote";
@@ -87,7 +87,13 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
       ["DJANGO_MEDIA_BUCKET", spec.objectStorage.mediaBucket],
       ["AWS_S3_REGION_NAME", spec.region],
     );
-    if (spec.objectStorage.customDomain) env.push(["DJANGO_STORAGE_CUSTOM_DOMAIN", spec.objectStorage.customDomain]);
+    const customDomain = spec.objectStorage.customDomains?.[app.name];
+    if (customDomain) env.push(["DJANGO_STORAGE_CUSTOM_DOMAIN", customDomain]);
+    // Each app but the first under its own prefix; the first keeps the settings module's defaults (its keys of old).
+    if (index > 0) {
+      const locations = appFileLocations(spec.apps.map((a) => a.name), app.name, customDomain !== undefined);
+      env.push(["DJANGO_STORAGE_STATIC_LOCATION", locations.static], ["DJANGO_STORAGE_MEDIA_LOCATION", locations.media]);
+    }
   }
   env.push(
     ["DJANGO_TIERS_LONGEST_TASK_SECONDS", String(spec.longestTaskSeconds)],
@@ -520,14 +526,29 @@ if _env("DJANGO_STORAGE") == "s3":
             "OPTIONS": dict(_S3, bucket_name=_env("DJANGO_STATIC_BUCKET")),
         },
     }
+    # Several apps share the buckets: each but the first has its own key
+    # prefix (DJANGO_STORAGE_*_LOCATION, apps/<name>/static and .../media);
+    # the first keeps the keys it always had (the defaults below).
+    _LOCATIONS = {
+        "staticfiles": _env("DJANGO_STORAGE_STATIC_LOCATION"),
+        "default": _env("DJANGO_STORAGE_MEDIA_LOCATION"),
+    }
     if _env("DJANGO_STORAGE_CUSTOM_DOMAIN"):
-        # A CDN in front of both buckets: its /static/* and /media/* behaviors
-        # read the static/ and media/ prefixes, and it (not the browser) holds
-        # the bucket access, so URLs are plain https://<domain>/static/... links.
+        # A CDN in front of both buckets, at this app's own domain: its
+        # behaviors read each path from the key of the same name (/static/*
+        # from static/, /apps/<name>/static/* from apps/<name>/static/...), and
+        # it (not the browser) holds the bucket access, so URLs are plain
+        # https://<domain>/<location>/... links.
         for _name, _prefix in (("staticfiles", "static"), ("default", "media")):
             STORAGES[_name]["OPTIONS"].update(
-                custom_domain=_env("DJANGO_STORAGE_CUSTOM_DOMAIN"), location=_prefix, querystring_auth=False
+                custom_domain=_env("DJANGO_STORAGE_CUSTOM_DOMAIN"),
+                location=_LOCATIONS[_name] or _prefix,
+                querystring_auth=False,
             )
+    else:
+        for _name, _location in _LOCATIONS.items():
+            if _location:
+                STORAGES[_name]["OPTIONS"]["location"] = _location
 # nginx (www-data) serves media from disk, whatever the process umask.
 FILE_UPLOAD_PERMISSIONS = 0o644
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o755

@@ -276,3 +276,39 @@ export function redisDatabases(index: number): { cache: number; queue: number } 
 export const NO_RELEASE = "none";
 /** Releases kept per app (the live one is never removed). */
 export const KEEP_RELEASES = 5;
+
+/** The key prefix under which each app but the first keeps its files in the stack's shared buckets. */
+export const APP_FILES_PREFIX = "apps";
+
+/** Where an app's static and media files live in the stack's two buckets (django-storages' `location`). */
+export interface AppFileLocations {
+  /** Key prefix in the static bucket, without a trailing slash; "" is django-storages' default (AWS_LOCATION, else the root). */
+  static: string;
+  /** Key prefix in the media bucket, as `static`. */
+  media: string;
+}
+
+/**
+ * Where the app `app` of `apps` (the stack's apps, in their order) keeps its
+ * files in the shared static and media buckets. `cdn`: a CDN serves the
+ * buckets at the apps' own domains, each path to the key of the same name.
+ *
+ * The first app keeps the keys every stack used before apps had prefixes,
+ * so no upgrade moves an existing stack's files: the bucket root (django-
+ * storages' default, which the app's own AWS_LOCATION still sets), or
+ * `static/` and `media/` behind a CDN. Every other app has its own prefix,
+ * `apps/<name>/static` and `apps/<name>/media`, the same with or without a
+ * CDN: the first app's keys behind a CDN all start with `static/` or
+ * `media/`, so they cannot meet; at the bucket root only a first app that
+ * itself stored keys under `apps/<other app>/static/` or `.../media/`
+ * could. Like the Redis databases (redisDatabases), locations follow the
+ * list: append new apps; moving another app to the front moves whose files
+ * sit where.
+ */
+export function appFileLocations(apps: readonly string[], app: string, cdn: boolean): AppFileLocations {
+  assertAppName(app);
+  const index = apps.indexOf(app);
+  if (index < 0) throw new Error(`app ${app} is not one of ${apps.join(", ")}`);
+  if (index === 0) return cdn ? { static: "static", media: "media" } : { static: "", media: "" };
+  return { static: `${APP_FILES_PREFIX}/${app}/static`, media: `${APP_FILES_PREFIX}/${app}/media` };
+}

@@ -12,7 +12,7 @@
  * every rendering).
  */
 import {
-  ACME_WEBROOT, APPS_DIR, BACKUP_DIR, boxProgramNames, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
+  ACME_WEBROOT, appFileLocations, APPS_DIR, BACKUP_DIR, boxProgramNames, BUNDLES_DIR, ETC_DIR, EXEC_WRAPPER, KEEP_RELEASES, LIB_DIR, LOG_DIR,
   MIGRATE_LOCKED, NO_RELEASE, PROVISION_SCRIPT, SECRETS_TO_ENV, SOCKET_DIR, SOCKET_GROUP, STATE_DIR,
 } from "./paths";
 import { APPLY_CONFIG } from "./box-config";
@@ -73,14 +73,20 @@ function assoc(spec: BoxSpec, value: (app: BoxSpec["apps"][number]) => string): 
  * live in the media bucket.
  */
 function roleHeader(spec: BoxSpec): string {
-  const prefix = spec.objectStorage?.customDomain ? "media/" : "";
+  const names = spec.apps.map((a) => a.name);
+  const cdn = spec.objectStorage?.customDomains !== undefined;
+  const mediaPrefix = (app: string) => {
+    const location = appFileLocations(names, app, cdn).media;
+    return location ? `${location}/` : "";
+  };
   return `
 # What this server is: single-box (everything), app (nginx → gunicorn behind
 # the ALB) or worker (task programs, no HTTP); an app server's fleet color.
 readonly ROLE=${spec.role}
 readonly COLOR=${shellQuote(spec.color ?? "")}
-# The key prefix of uploads in the media bucket (media/ behind a CDN).
-readonly MEDIA_PREFIX=${prefix}`;
+# Each app's key prefix of uploads in the media bucket (the first app's: the
+# root, or media/ behind a CDN; the others': apps/<name>/media/).
+declare -rA APP_MEDIA_PREFIX=${assoc(spec, (a) => mediaPrefix(a.name))}`;
 }
 
 export function renderProvisionScript(spec: BoxSpec): string {
@@ -974,8 +980,8 @@ move_media_to_s3() {
   local app=$1 media=$APPS_DIR/$1/shared/media
   [[ -n $MEDIA_BUCKET && ! -e $STATE_DIR/$app.media-moved ]] || return 0
   if [[ -d $media ]] && [[ -n $(find "$media" -type f -print -quit) ]]; then
-    log "$app: copying media files to s3://$MEDIA_BUCKET/"
-    aws_cli s3 sync --only-show-errors "$media/" "s3://$MEDIA_BUCKET/$MEDIA_PREFIX"
+    log "$app: copying media files to s3://$MEDIA_BUCKET/\${APP_MEDIA_PREFIX[$app]}"
+    aws_cli s3 sync --only-show-errors "$media/" "s3://$MEDIA_BUCKET/\${APP_MEDIA_PREFIX[$app]}"
   fi
   touch "$STATE_DIR/$app.media-moved"
 }

@@ -155,17 +155,19 @@ export interface ObjectStorageSpec {
   staticBucket: string;
   mediaBucket: string;
   /**
-   * A CDN domain in front of both buckets (CloudFront with an origin access
-   * control): django-storages' `custom_domain`. Static files then live under
-   * the `static/` prefix of the static bucket and uploads under `media/` of
-   * the media bucket, so the CDN's `/static/*` and `/media/*` behaviors find
-   * them at the same path, and their URLs carry no signature (the CDN, not
-   * the browser, holds the bucket access). Absent: private buckets, files at
-   * the bucket root, signed URLs.
+   * A CDN in front of both buckets (CloudFront with an origin access
+   * control), per app: the domain django-storages' `custom_domain` names in
+   * that app's file URLs (the app's own, so its pages load their files from
+   * their own origin). Every app needs one. Files then live where the CDN's
+   * behaviors find them at the same path (`appFileLocations`: `static/` and
+   * `media/` for the first app, `apps/<name>/static/` and
+   * `apps/<name>/media/` for the others), and their URLs carry no signature
+   * (the CDN, not the browser, holds the bucket access). Absent: private
+   * buckets, the first app's files at the bucket root, signed URLs.
    * @default undefined
-   * @example "cdn.shop.example.com"
+   * @example { shop: "shop.example.com", blog: "blog.example.com" }
    */
-  customDomain?: string;
+  customDomains?: Record<string, string>;
 }
 
 /**

@@ -228,9 +228,17 @@ function roleProblems(spec: BoxSpec): string[] {
   };
   const role = spec.role;
   const where = `role ${role}`;
-  if (spec.objectStorage?.customDomain !== undefined) {
-    check(DOMAIN.test(spec.objectStorage.customDomain),
-      `objectStorage.customDomain ${JSON.stringify(spec.objectStorage.customDomain)} is not a lowercase host name`);
+  const customDomains = spec.objectStorage?.customDomains;
+  if (customDomains !== undefined) {
+    for (const app of spec.apps) {
+      const domain = customDomains[app.name];
+      check(typeof domain === "string" && DOMAIN.test(domain),
+        domain === undefined
+          ? `objectStorage.customDomains has no domain for app ${app.name} (behind a CDN every app needs one)`
+          : `objectStorage.customDomains.${app.name} ${JSON.stringify(domain)} is not a lowercase host name`);
+    }
+    const unknown = Object.keys(customDomains).filter((name) => !spec.apps.some((a) => a.name === name));
+    check(unknown.length === 0, `objectStorage.customDomains names ${unknown.join(", ")}, not in apps`);
   }
   if (role === "single-box") {
     check(spec.tls.mode !== "load-balancer", `${where}: tls.mode load-balancer is for app servers behind an ALB; use letsencrypt, origin-certificate or none`);

@@ -21,6 +21,7 @@ import { PrivateBucket } from "../components/private-bucket";
 import { TaskQueue, visibilityTimeoutSeconds } from "../components/task-queue";
 import { SETTINGS } from "../config/settings";
 import type { Settings } from "../config/validate";
+import { appFileLocations } from "../server/paths";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
 import { commonSpec, deployCheckNote, deployFoundation } from "./foundation";
 import type { Deployment } from "./types";
@@ -122,7 +123,8 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
   const rotationTag = s.secretsRotation === SETTINGS.secretsRotation.default ? undefined : s.secretsRotation;
 
   // Task workers: their own fleet (and one scheduler for Celery beat); with SQS, the queues the app fleets send to.
-  const appSpecBase = commonSpec(s, f, cloudfront ? { customDomain: hosts[0] } : {});
+  // Behind CloudFront each app's file URLs name its own first domain (all are the distribution's aliases).
+  const appSpecBase = commonSpec(s, f, cloudfront ? { customDomains: Object.fromEntries(s.apps.map((a) => [a.name, a.domains[0]])) } : {});
   const taskQueue = s.taskQueue && s.taskWorker !== "none"
     ? new TaskQueue("tasks", {
         runner: s.taskWorker,
@@ -226,10 +228,11 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
       domains: hosts,
       origin: { domainName: loadBalancer.dnsName },
       certificateArn: cdnCertificate.arn,
+      // Each bucket serves every app's prefix, at the path of the same name (appFileLocations).
       buckets: files
         ? {
-            static: { regionalDomainName: files.nodes.static.bucket.bucketRegionalDomainName },
-            media: { regionalDomainName: files.nodes.media.bucket.bucketRegionalDomainName },
+            static: { regionalDomainName: files.nodes.static.bucket.bucketRegionalDomainName, pathPatterns: appFilePaths(s, "static") },
+            media: { regionalDomainName: files.nodes.media.bucket.bucketRegionalDomainName, pathPatterns: appFilePaths(s, "media") },
           }
         : undefined,
       logsBucketDomainName: cdnLogs.bucket.bucketDomainName,
@@ -348,6 +351,12 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
       },
     ],
   };
+}
+
+/** The CloudFront paths of every app's files in one bucket: `/static/*` (the first app), `/apps/<name>/static/*`, ... */
+function appFilePaths(s: Settings, kind: "static" | "media"): string[] {
+  const names = s.apps.map((a) => a.name);
+  return names.map((n) => `/${appFileLocations(names, n, true)[kind]}/*`);
 }
 
 /** What every server of the tier reads and writes: secrets, release pointers, bundles, files. */

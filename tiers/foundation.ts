@@ -22,6 +22,7 @@ import { AppSecrets } from "../components/secrets";
 import { PRESETS } from "../config/presets";
 import { type AppSettings, developmentModuleNote, type Settings } from "../config/validate";
 import { deployCheckWarnings } from "../server/django-env";
+import { appFileLocations } from "../server/paths";
 import type { BoxSpec } from "../server/types";
 
 /** Key prefix of the box's database dumps in the artifacts bucket. */
@@ -128,13 +129,22 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
         rotation: s.secretsRotation,
       }, opts)
     : undefined;
+  const siteOrigins = s.apps.flatMap((a) => a.domains).map((host) => `https://${host}`);
   const files = s.objectStorage
     ? new ObjectStorage("files", {
         kmsKeyArn: key.arn,
         accessLogsBucket: artifacts.logsBucketName,
         ...(extra.filesPolicyStatements ? { extraPolicyStatements: extra.filesPolicyStatements } : {}),
+        // Without CloudFront, pages load files from the buckets themselves (signed URLs): fonts need CORS there.
+        ...(s.cdn !== "cloudfront" && siteOrigins.length ? { corsOrigins: siteOrigins } : {}),
       }, opts)
     : undefined;
+  if (files && s.apps.length > 1) {
+    const names = s.apps.map((a) => a.name);
+    const cdn = s.cdn === "cloudfront";
+    const others = names.slice(1).map((n) => `${n} under ${appFileLocations(names, n, cdn).static}/ and ${appFileLocations(names, n, cdn).media}/`);
+    notes.push(`Files of several apps share the buckets: ${names[0]}, the first app, keeps ${cdn ? "the static/ and media/ prefixes" : "the buckets' root"} (where a single-app stack keeps its files); ${others.join(", ")}. The order of apps decides it: append new apps, never move one to the front.`);
+  }
   if (database && !database.performanceInsights) {
     notes.push(`Performance Insights is off: RDS does not support it for ${database.engine} on ${s.database!.instanceClass} (a class from db.t4g.medium or db.t3.medium up has it).`);
   }
@@ -189,7 +199,7 @@ export type CommonSpec = Omit<BoxSpec, "configParameter" | "role" | "apps" | "tl
  * nginx settings, the external services' endpoints. Each tier adds its role,
  * TLS and the release pointers its servers read.
  */
-export function commonSpec(s: Settings, f: Foundation, extra: { customDomain?: string } = {}): pulumi.Output<CommonSpec> {
+export function commonSpec(s: Settings, f: Foundation, extra: { customDomains?: Record<string, string> } = {}): pulumi.Output<CommonSpec> {
   const { database, cache, files } = f;
   return pulumi
     .all([
@@ -229,6 +239,6 @@ export function commonSpec(s: Settings, f: Foundation, extra: { customDomain?: s
       longestTaskSeconds: s.longestTaskSeconds,
       ...(database && databaseHost ? { database: { engine: database.engine, host: databaseHost, port: database.port, user: database.username } } : {}),
       ...(cache && cacheHost ? { cache: { host: cacheHost, port: cache.port } } : {}),
-      ...(buckets ? { objectStorage: { staticBucket: buckets[0], mediaBucket: buckets[1], ...(extra.customDomain ? { customDomain: extra.customDomain } : {}) } } : {}),
+      ...(buckets ? { objectStorage: { staticBucket: buckets[0], mediaBucket: buckets[1], ...(extra.customDomains ? { customDomains: extra.customDomains } : {}) } } : {}),
     }));
 }

@@ -141,6 +141,13 @@ export const INPUT_MAPPINGS: Record<string, InputMapping[]> = {
   "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": [
     m("rules.applyServerSideEncryptionByDefault.sseAlgorithm", "s3", "PutBucketEncryption.ServerSideEncryptionConfiguration.Rules.ApplyServerSideEncryptionByDefault.SSEAlgorithm"),
   ],
+  "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration": [
+    m("corsRules.id", "s3", "PutBucketCors.CORSConfiguration.CORSRules.ID"),
+    m("corsRules.allowedMethods", "s3", "PutBucketCors.CORSConfiguration.CORSRules.AllowedMethods"),
+    m("corsRules.allowedOrigins", "s3", "PutBucketCors.CORSConfiguration.CORSRules.AllowedOrigins"),
+    m("corsRules.allowedHeaders", "s3", "PutBucketCors.CORSConfiguration.CORSRules.AllowedHeaders"),
+    m("corsRules.maxAgeSeconds", "s3", "PutBucketCors.CORSConfiguration.CORSRules.MaxAgeSeconds"),
+  ],
   "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": [
     m("rules.id", "s3", "PutBucketLifecycleConfiguration.LifecycleConfiguration.Rules.ID"),
     m("rules.status", "s3", "PutBucketLifecycleConfiguration.LifecycleConfiguration.Rules.Status"),
@@ -279,6 +286,11 @@ export const INPUT_MAPPINGS: Record<string, InputMapping[]> = {
     m("name", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.Name", "as-is"),
     m("securityHeadersConfig.referrerPolicy.referrerPolicy", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ReferrerPolicy.ReferrerPolicy"),
     m("securityHeadersConfig.frameOptions.frameOption", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.SecurityHeadersConfig.FrameOptions.FrameOption"),
+    m("comment", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.Comment"),
+    m("corsConfig.accessControlAllowOrigins.items", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.CorsConfig.AccessControlAllowOrigins.Items"),
+    m("corsConfig.accessControlAllowMethods.items", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.CorsConfig.AccessControlAllowMethods.Items"),
+    m("corsConfig.accessControlAllowHeaders.items", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.CorsConfig.AccessControlAllowHeaders.Items"),
+    m("corsConfig.accessControlMaxAgeSec", "cloudfront", "CreateResponseHeadersPolicy.ResponseHeadersPolicyConfig.CorsConfig.AccessControlMaxAgeSec"),
   ],
 
   "aws:wafv2/webAcl:WebAcl": [

@@ -5,15 +5,20 @@
  * bucket's ACL setting), the private preview, and which image the fleets boot.
  */
 import * as path from "path";
+import { unwrap } from "../../cli/mock-engine";
 import { planStack, type PlanReport } from "../../cli/plan-stack";
 import { SecretValue } from "../../policies/types";
+import type { RenderedFile } from "../../server/types";
+import { deploymentsInProcess } from "../../tiers";
 import { named, ofType } from "../helpers";
 
 const repo = path.resolve(__dirname, "../..");
 
 let report: PlanReport;
+let serverFiles: Record<string, RenderedFile[]>;
 beforeAll(async () => {
   report = await planStack({ projectDir: repo, stack: "prod" });
+  serverFiles = await unwrap(deploymentsInProcess()[0].serverFiles);
 });
 const find = (name: string) => named(report.resources, name);
 
@@ -68,5 +73,17 @@ describe("plan --stack prod: the fleets' image", () => {
     expect(report.notes).toContain(
       "Fleet image: not pinned. A new fleet boots the newest official Debian 12 arm64 image and keeps it (each launch template's imageId is not updated); set fleetImage to an AMI id or image name to move the fleets to a newer image, as a planned change.",
     );
+  });
+});
+
+describe("plan --stack prod: its one app's files stay where they were (several apps: shared-files.test.ts)", () => {
+  it("renders static/ and media/ at the app's first domain, with no location of its own, and the CDN's paths unchanged", () => {
+    for (const role of ["app-blue", "app-green", "worker"]) {
+      const env = serverFiles[role].find((f) => f.path === "/etc/django-tiers/mysite/app.env")!.content;
+      expect([role, env.split("\n").filter((l) => l.startsWith("DJANGO_STORAGE"))]).toEqual([role, ["DJANGO_STORAGE=s3", "DJANGO_STORAGE_CUSTOM_DOMAIN=example.com"]]);
+    }
+    const behaviors = find("cdn-distribution").inputs.orderedCacheBehaviors as Array<{ pathPattern: string }>;
+    expect(behaviors.map((b) => b.pathPattern)).toEqual(["/static/*", "/media/*"]);
+    expect(report.notes.join("\n")).not.toMatch(/several apps share the buckets/);
   });
 });

@@ -114,7 +114,8 @@ export function roleSpec(role: "app" | "worker", options: RoleFixtureOptions = {
     objectStorage: {
       staticBucket: "demo-prod-static",
       mediaBucket: "demo-prod-media",
-      ...(options.customDomain ? { customDomain: "cdn.shop.example.com" } : {}),
+      // Behind CloudFront: each app's files at its own first domain.
+      ...(options.customDomain ? { customDomains: Object.fromEntries(base.apps.map((a) => [a.name, a.domains[0]])) } : {}),
     },
   };
   if (!cache) delete spec.cache;

@@ -122,10 +122,10 @@ describe("renderBox by role", () => {
     expect(env(roleSpec("app", { sqs: false, customDomain: true }))).toMatchObject({
       REDIS_URL: "rediss://master.demo-cache.abc123.euw1.cache.amazonaws.com:6379/0",
       CELERY_BROKER_URL: "rediss://master.demo-cache.abc123.euw1.cache.amazonaws.com:6379/1",
-      DJANGO_STORAGE_CUSTOM_DOMAIN: "cdn.shop.example.com",
+      DJANGO_STORAGE_CUSTOM_DOMAIN: "shop.example.com",
     });
     expect(fileAt(renderBox(roleSpec("app", { customDomain: true })), "/usr/local/sbin/django-tiers-provision").content)
-      .toContain("readonly MEDIA_PREFIX=media/\n");
+      .toContain("declare -rA APP_MEDIA_PREFIX=([shop]=media/)\n");
   });
 
   it.each(ROLE_VARIANTS.map((v) => [v.label, v.spec] as const))("fits EC2's user data limit and passes every server-file check (%s)", (_label, make) => {
@@ -177,7 +177,9 @@ describe("validateBoxSpec by role", () => {
     ["a hook name with a quote", () => { const s = roleSpec("worker"); s.lifecycleHook!.name = "x'y"; return s; }, /lifecycleHook.name/],
     ["a worker with rq and no cache", () => { const s = roleSpec("worker", { taskWorker: "rq" }); delete s.cache; return s; }, /taskWorker rq needs cache/],
     ["SQS on a single box", () => ({ ...roleSpec("app"), role: "single-box" as const, tls: { mode: "none" as const } }), /broker \(SQS\) is for the app and worker roles/],
-    ["a bad CDN domain", () => { const s = roleSpec("app"); s.objectStorage!.customDomain = "CDN_bad"; return s; }, /objectStorage.customDomain "CDN_bad"/],
+    ["a bad CDN domain", () => { const s = roleSpec("app"); s.objectStorage!.customDomains = { shop: "CDN_bad" }; return s; }, /objectStorage.customDomains.shop "CDN_bad"/],
+    ["an app without a CDN domain", () => { const s = roleSpec("app", { apps: 3 }); s.objectStorage!.customDomains = { shop: "shop.example.com", blog: "blog.example.com" }; return s; }, /objectStorage.customDomains has no domain for app wiki/],
+    ["a CDN domain for no app", () => { const s = roleSpec("app"); s.objectStorage!.customDomains = { shop: "shop.example.com", nosuch: "x.example.com" }; return s; }, /objectStorage.customDomains names nosuch, not in apps/],
   ])("refuses %s", (_label, make, message) => {
     const problems = problemsOf(make());
     expect(problems.some((p) => message.test(p))).toBe(true);
@@ -427,14 +429,43 @@ print("RESULT " + json.dumps({
     expect(out.allowed).toEqual(["shop.example.com", "www.shop.example.com"]);
   });
 
+  // Every app's environment over the one fixture project (shopsite's settings stand in for blog's and wiki's).
+  const storagesOf = (box: ReturnType<typeof layBoxUnder>, app: string) => {
+    const result = inApp(box, app, [PYTHON, "-c",
+      "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps(s.STORAGES))"],
+    { DJANGO_TIERS_APP_SETTINGS_MODULE: "shopsite.settings" });
+    expect(result.stderr).toBe("");
+    return JSON.parse(result.stdout);
+  };
+
   it("points django-storages at the CDN domain, under static/ and media/, unsigned", () => {
     const cdn = layBoxUnder(path.join(dir, "django-cdn"), roleSpec("app", { customDomain: true }), TEST_SECRETS);
-    const result = inApp(cdn, "shop", [PYTHON, "-c",
-      "import json, django; django.setup(); from django.conf import settings as s; print(json.dumps(s.STORAGES))"]);
-    expect(result.stderr).toBe("");
-    const storages = JSON.parse(result.stdout);
-    expect(storages.staticfiles.OPTIONS).toMatchObject({ bucket_name: "demo-prod-static", custom_domain: "cdn.shop.example.com", location: "static", querystring_auth: false });
-    expect(storages.default.OPTIONS).toMatchObject({ bucket_name: "demo-prod-media", custom_domain: "cdn.shop.example.com", location: "media", querystring_auth: false });
+    const storages = storagesOf(cdn, "shop");
+    expect(storages.staticfiles.OPTIONS).toMatchObject({ bucket_name: "demo-prod-static", custom_domain: "shop.example.com", location: "static", querystring_auth: false });
+    expect(storages.default.OPTIONS).toMatchObject({ bucket_name: "demo-prod-media", custom_domain: "shop.example.com", location: "media", querystring_auth: false });
+  });
+
+  it("gives each app behind the CDN its own domain and, after the first, its own key prefix", () => {
+    const box = layBoxUnder(path.join(dir, "django-cdn-3"), roleSpec("app", { apps: 3, sqs: false, customDomain: true }), TEST_SECRETS);
+    const seen = Object.fromEntries(["shop", "blog", "wiki"].map((app) => {
+      const { staticfiles, default: media } = storagesOf(box, app);
+      return [app, [staticfiles.OPTIONS.custom_domain, staticfiles.OPTIONS.location, media.OPTIONS.custom_domain, media.OPTIONS.location]];
+    }));
+    expect(seen).toEqual({
+      shop: ["shop.example.com", "static", "shop.example.com", "media"],
+      blog: ["blog.example.com", "apps/blog/static", "blog.example.com", "apps/blog/media"],
+      wiki: ["wiki.example.com", "apps/wiki/static", "wiki.example.com", "apps/wiki/media"],
+    });
+  });
+
+  it("without a CDN keeps the first app's files where they were (no location: the app's AWS_LOCATION or the root) and prefixes the others", () => {
+    const box = layBoxUnder(path.join(dir, "django-s3-3"), roleSpec("app", { apps: 3, sqs: false }), TEST_SECRETS);
+    const shop = storagesOf(box, "shop");
+    expect(shop.staticfiles.OPTIONS).not.toHaveProperty("location");
+    expect(shop.default.OPTIONS).not.toHaveProperty("location");
+    expect(shop.staticfiles.OPTIONS).not.toHaveProperty("custom_domain");
+    const blog = storagesOf(box, "blog");
+    expect([blog.staticfiles.OPTIONS.location, blog.default.OPTIONS.location, blog.staticfiles.OPTIONS.querystring_auth]).toEqual(["apps/blog/static", "apps/blog/media", true]);
   });
 });
 

@@ -98,8 +98,8 @@ b.Versioning().enable()
  * under a fresh root. `stockBackend`: the app's settings put django-storages'
  * own static storage back (an app may; here it shows what that storage does).
  */
-function layProject(label: string, stockBackend = false): { root: string; project: string } {
-  const box = layBoxUnder(path.join(dir, label), spec, SECRETS);
+function layProject(label: string, stockBackend = false, boxSpec = spec): { root: string; project: string } {
+  const box = layBoxUnder(path.join(dir, label), boxSpec, SECRETS);
   for (const [name, content] of Object.entries(OWN_FILES)) writeUnder(path.join(box.project, "static"), name, content);
   const settings = path.join(box.project, "shopsite/settings.py");
   fs.appendFileSync(settings, `import pathlib\nSTATICFILES_DIRS = [pathlib.Path(__file__).resolve().parent.parent / "static"]\n`);
@@ -125,8 +125,9 @@ function unpackedNow(project: string): void {
 }
 
 /** collectstatic in the app's environment, as the release phase runs it. */
-function collectstatic(box: { root: string; project: string }): Promise<{ status: number | null; output: string }> {
-  const args = [...appShell(box, app), PYPI_TOOLS_PYTHON, "manage.py", "collectstatic", "--noinput", "--verbosity", "1"];
+function collectstatic(box: { root: string; project: string }, asApp = app): Promise<{ status: number | null; output: string }> {
+  // Every app runs the one fixture project (shopsite's settings), each with its own app.env.
+  const args = [...appShell(box, asApp, { DJANGO_TIERS_APP_SETTINGS_MODULE: "shopsite.settings" }), PYPI_TOOLS_PYTHON, "manage.py", "collectstatic", "--noinput", "--verbosity", "1"];
   return new Promise((resolve) => {
     const child = spawn("bash", args, { cwd: box.project, env: awsEnv(), stdio: ["ignore", "pipe", "pipe"] });
     let output = "";
@@ -204,4 +205,24 @@ it("two servers collecting at once, then a new release: nothing is deleted, unch
   for (const key of keys) {
     expect([key, afterNext.puts.get(key)]).toEqual([key, key === "site/app.js" ? afterFirst.puts.get(key)! + 1 : afterFirst.puts.get(key)]);
   }
+});
+
+it("several apps share the bucket: the first keeps the root, the next collects under apps/<name>/static, same-named files do not meet", async () => {
+  resetBucket();
+  const shared = fixtureSpec({ apps: 3, tls: "none", taskWorker: "none", external: true });
+  expect(shared.objectStorage!.staticBucket).toBe(bucket);
+  const box = layProject("apps", false, shared);
+  succeeded(await collectstatic(box, "shop"));
+  // The second app's own version of the same file.
+  fs.writeFileSync(path.join(box.project, "static/site/site.css"), "body { color: #456; }\n");
+  unpackedNow(box.project);
+  succeeded(await collectstatic(box, "blog"));
+  const { puts, deletes } = history();
+  expect(deletes.size).toBe(0);
+  expect([...puts.keys()].sort()).toEqual([
+    ...Object.keys(OWN_FILES).map((k) => `apps/blog/static/${k}`),
+    ...Object.keys(OWN_FILES),
+  ].sort());
+  expect(objectBody("site/site.css")).toBe(OWN_FILES["site/site.css"]);
+  expect(objectBody("apps/blog/static/site/site.css")).toBe("body { color: #456; }\n");
 });

@@ -79,6 +79,17 @@ beforeAll(async () => {
     waf: { webAclArn: "arn:aws:wafv2:us-east-1:123456789012:global/webacl/shared/abc" },
     transform: { distribution: (a) => ({ ...a, comment: "shared edge" }) },
   });
+  new Cdn("multi", {
+    mode: "cloudfront",
+    domains: ["shop.example.com", "blog.example.com"],
+    origin: { domainName: ALB },
+    certificateArn: CERT,
+    buckets: {
+      static: { regionalDomainName: "s.s3.us-east-1.amazonaws.com", pathPatterns: ["/static/*", "/apps/blog/static/*"] },
+      media: { regionalDomainName: "m.s3.us-east-1.amazonaws.com", pathPatterns: ["/media/*", "/apps/blog/media/*"] },
+    },
+    logsBucketDomainName: LOGS,
+  });
   proxy = new Cdn("proxy", { mode: "cloudflare", domains: ["shop.example.net", "www.shop.example.net"], origin: { domainName: ALB }, zoneId: "zone-1" });
   await engine.finish();
 });
@@ -142,7 +153,7 @@ describe("Cdn (cloudfront) in front of the ALB and the file buckets", () => {
       cachedMethods: ["GET", "HEAD"],
       compress: true,
       cachePolicyId: MANAGED_POLICY.cachingOptimized,
-      responseHeadersPolicyId: "site-headers-id",
+      responseHeadersPolicyId: "site-files-headers-id",
     });
     expect(d.orderedCacheBehaviors).toEqual([files("static"), files("media")]);
     expect(MANAGED_POLICY.cachingOptimized).toBe("658327ea-f89d-4fab-a63d-7e88639e58f6");
@@ -154,6 +165,32 @@ describe("Cdn (cloudfront) in front of the ALB and the file buckets", () => {
       contentTypeOptions: { override: true },
     });
     expect(distribution("site").loggingConfig).toEqual({ bucket: LOGS, prefix: "cloudfront/", includeCookies: false });
+  });
+
+  it("answers CORS on files (not pages) for its own domains only, with the same security headers", () => {
+    const files = named(engine.resources, "site-files-headers").inputs as Record<string, any>;
+    expect(files.securityHeadersConfig).toEqual(named(engine.resources, "site-headers").inputs.securityHeadersConfig);
+    expect(files.corsConfig).toEqual({
+      accessControlAllowOrigins: { items: ["https://shop.example.com", "https://www.shop.example.com"] },
+      accessControlAllowMethods: { items: ["GET", "HEAD"] },
+      accessControlAllowHeaders: { items: ["*"] },
+      accessControlAllowCredentials: false,
+      accessControlMaxAgeSec: 86400,
+      originOverride: true,
+    });
+    expect(named(engine.resources, "site-headers").inputs).not.toHaveProperty("corsConfig");
+    // No buckets, no file behaviors: no files policy.
+    expect(engine.resources.filter((r) => r.name === "box-files-headers")).toEqual([]);
+  });
+
+  it("serves each bucket at the paths it is given (several apps' prefixes)", () => {
+    const d = distribution("multi");
+    expect(d.orderedCacheBehaviors.map((b: any) => [b.pathPattern, b.targetOriginId, b.responseHeadersPolicyId])).toEqual([
+      ["/static/*", "static", "multi-files-headers-id"],
+      ["/apps/blog/static/*", "static", "multi-files-headers-id"],
+      ["/media/*", "media", "multi-files-headers-id"],
+      ["/apps/blog/media/*", "media", "multi-files-headers-id"],
+    ]);
   });
 
   it("attaches a us-east-1 CLOUDFRONT web ACL with AWS's managed rules and a per-IP rate limit", () => {
@@ -317,6 +354,9 @@ describe("Cdn input validation", () => {
     ["zoneId", { ...base, mode: "cloudflare" }, /zoneId is required in cloudflare mode/],
     ["originReadTimeoutSeconds", { ...base, mode: "cloudfront", originReadTimeoutSeconds: 181 }, /originReadTimeoutSeconds must be a whole number from 1 to 180 .* \(got 181\)/],
     ["originReadTimeoutSeconds (fraction)", { ...base, mode: "cloudfront", originReadTimeoutSeconds: 30.5 }, /originReadTimeoutSeconds must be a whole number/],
+    ["pathPatterns (no slash)", { ...base, mode: "cloudfront", buckets: { static: { regionalDomainName: "s", pathPatterns: ["static/*"] } } }, /buckets.static.pathPatterns: "static\/\*" is not a CloudFront path pattern like "\/static\/\*"/],
+    ["pathPatterns (empty)", { ...base, mode: "cloudfront", buckets: { static: { regionalDomainName: "s", pathPatterns: [] } } }, /buckets.static.pathPatterns must list at least one path \(got \[\]\)/],
+    ["pathPatterns (twice)", { ...base, mode: "cloudfront", buckets: { static: { regionalDomainName: "s", pathPatterns: ["/files/*"] }, media: { regionalDomainName: "m", pathPatterns: ["/files/*"] } } }, /the path pattern "\/files\/\*" is given twice/],
   ])("refuses a bad %s before declaring any child", async (label, args, message) => {
     const name = `bad-${label.replace(/[^a-zA-Z]+/g, "-").replace(/-$/, "")}`;
     expect(() => new Cdn(name, args as any)).toThrow(message);
@@ -352,10 +392,10 @@ describe("Cdn children", () => {
 
   it("gives every Cdn child its component as parent", () => {
     const cdns = engine.resources.filter((r) => r.type === "django-tiers:index:Cdn");
-    expect(cdns.filter((c) => !c.name.startsWith("bad-")).map((c) => c.name).sort()).toEqual(["box", "proxy", "shared", "site", "weak"]);
+    expect(cdns.filter((c) => !c.name.startsWith("bad-")).map((c) => c.name).sort()).toEqual(["box", "multi", "proxy", "shared", "site", "weak"]);
     for (const c of cdns) for (const child of childrenOf(engine.resources, c)) expect(child.name.startsWith(`${c.name}-`)).toBe(true);
-    const cdnChildren = engine.resources.filter((r) => /^(site|box|shared|proxy|weak)-/.test(r.name) && r.name !== "site-cert");
-    expect(cdnChildren.length).toBe(19);
+    const cdnChildren = engine.resources.filter((r) => /^(site|box|shared|proxy|weak|multi)-/.test(r.name) && r.name !== "site-cert");
+    expect(cdnChildren.length).toBe(26);
     const componentUrns = new Set(cdns.map((c) => c.urn));
     for (const r of cdnChildren) expect(componentUrns.has(r.parent)).toBe(true);
   });

@@ -30,6 +30,7 @@ beforeAll(async () => {
   new Cache("cache", { vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b"], clients: { app: "sg-app" }, kmsKeyArn: KEY, highAvailability: true });
   new Cache("small", { vpcId: "vpc-1", subnetIds: ["subnet-a", "subnet-b"], clients: { app: "sg-app" }, kmsKeyArn: KEY });
   new ObjectStorage("files", { kmsKeyArn: KEY, accessLogsBucket: "logs-bucket" });
+  new ObjectStorage("site", { kmsKeyArn: KEY, accessLogsBucket: "logs-bucket", corsOrigins: ["https://shop.example.com", "https://blog.example.com"] });
   await engine.finish();
 });
 
@@ -150,6 +151,33 @@ describe("ObjectStorage", () => {
     const lifecycle = (name: string) => (named(engine.resources, name).inputs.rules as any[]).find((r) => r.id === "expire-old-versions");
     expect(lifecycle("files-media-lifecycle").noncurrentVersionExpiration).toEqual({ noncurrentDays: 90 });
     expect(lifecycle("files-static-lifecycle").noncurrentVersionExpiration).toEqual({ noncurrentDays: 30 });
+  });
+
+  it("answers CORS reads (GET, HEAD) from the origins given, on both buckets, and has no CORS rule without them", () => {
+    for (const b of ["site-static", "site-media"]) {
+      const cors = named(engine.resources, `${b}-cors`);
+      expect(cors.inputs.bucket).toBe(named(engine.resources, `${b}-bucket`).id);
+      expect(cors.inputs.corsRules).toEqual([{
+        id: "reads-from-the-site",
+        allowedOrigins: ["https://shop.example.com", "https://blog.example.com"],
+        allowedMethods: ["GET", "HEAD"],
+        maxAgeSeconds: 86400,
+      }]);
+    }
+    expect(ofType(engine.resources, "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration").map((r) => r.name).sort()).toEqual(["site-media-cors", "site-static-cors"]);
+  });
+
+  it.each([
+    ["*"],
+    ["https://*.example.com"],
+    ["https://shop.example.com/"],
+    ["shop.example.com"],
+  ])("refuses the CORS origin %s before declaring any child", async (origin) => {
+    const name = `badcors${["*", "https://*.example.com", "https://shop.example.com/", "shop.example.com"].indexOf(origin)}`;
+    expect(() => new ObjectStorage(name, { kmsKeyArn: KEY, accessLogsBucket: "logs-bucket", corsOrigins: [origin] }))
+      .toThrow(`PrivateBucket ${name}-static: corsOrigins: ${JSON.stringify(origin)} is not an origin like "https://shop.example.com" (scheme and lowercase host, no path, no wildcard)`);
+    await engine.finish();
+    expect(engine.resources.filter((r) => r.name.startsWith(`${name}-static-`))).toEqual([]);
   });
 });
 
