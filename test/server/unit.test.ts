@@ -297,6 +297,7 @@ describe("an app's own environment (AppSpec.env)", () => {
     const specs = [
       ...VARIANTS.map((v) => fixtureSpec(v.options)),
       roleSpec("app", { color: "green", customDomain: true }),
+      roleSpec("app", { apps: 3, customDomain: true }),
       roleSpec("worker", { sqs: true }),
       roleSpec("worker", { taskWorker: "rq" }),
     ];
