@@ -71,6 +71,41 @@ export function performanceInsightsSupported(engine: string, instanceClass: stri
   return !(PERFORMANCE_INSIGHTS_UNSUPPORTED[engine] ?? []).includes(instanceClass);
 }
 
+/**
+ * Engines on which RDS refuses `MultiAZ` for a DB instance, and why (the
+ * page each reason comes from is the rule's source). For PostgreSQL, MySQL
+ * and MariaDB AWS documents no engine or instance-class exclusion of
+ * Multi-AZ DB instance deployments (standby in another zone); the per-class
+ * truth is live only (DescribeOrderableDBInstanceOptions' MultiAZCapable),
+ * so a class RDS does not offer at all is refused earlier, by the settings'
+ * check of classes against the RDS model. Multi-AZ DB *clusters* (two
+ * readable standbys) have their own class list; the stack makes none.
+ */
+export const MULTI_AZ_UNSUPPORTED_ENGINES: Record<string, string> = {
+  "aurora-postgresql": "Aurora places a cluster's instances itself: MultiAZ does not apply to an Aurora DB instance",
+  "aurora-mysql": "Aurora places a cluster's instances itself: MultiAZ does not apply to an Aurora DB instance",
+  "sqlserver-ex": "RDS for SQL Server offers Multi-AZ on the Standard and Enterprise editions only, not Express",
+  "sqlserver-web": "RDS for SQL Server offers Multi-AZ on the Standard and Enterprise editions only, not Web",
+};
+
+/**
+ * Instance classes on which an engine has no Multi-AZ DB instance
+ * deployment, per engine. Empty for the engines the stack runs (see
+ * MULTI_AZ_UNSUPPORTED_ENGINES); an entry here needs its AWS page in the
+ * rule's source.
+ */
+export const MULTI_AZ_UNSUPPORTED_CLASSES: Record<string, string[]> = {};
+
+/** Whether RDS offers a Multi-AZ DB instance deployment for this engine on this instance class, and if not why. */
+export function multiAzSupport(engine: string, instanceClass: string): { supported: true } | { supported: false; reason: string } {
+  const byEngine = MULTI_AZ_UNSUPPORTED_ENGINES[engine];
+  if (byEngine) return { supported: false, reason: byEngine };
+  if ((MULTI_AZ_UNSUPPORTED_CLASSES[engine] ?? []).includes(instanceClass)) {
+    return { supported: false, reason: `RDS has no Multi-AZ DB instance deployment of ${engine} on ${instanceClass}` };
+  }
+  return { supported: true };
+}
+
 /** The service-linked role EC2 Auto Scaling launches instances with. */
 export const AUTOSCALING_SERVICE_LINKED_ROLE = "role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling";
 
@@ -174,6 +209,19 @@ export const PROSE_RULES: ProseRule[] = [
         return plain(r.inputs.performanceInsightsEnabled) === true && !performanceInsightsSupported(engine, cls)
           ? [{ resource: r, input: "performanceInsightsEnabled", value: true, message: `is not supported for ${engine} on ${cls} (not on ${PERFORMANCE_INSIGHTS_UNSUPPORTED[engine].join(", ")})` }]
           : [];
+      }),
+  },
+  {
+    id: "rds-multi-az-engine-class",
+    title: "Multi-AZ only where RDS offers a Multi-AZ DB instance deployment for the engine and instance class",
+    source: "https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBInstance.html (MultiAZ: does not apply to Amazon Aurora); https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/USER_SQLServerMultiAZ.html (Standard and Enterprise editions); https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/Concepts.MultiAZSingleStandby.html",
+    run: (ctx) =>
+      of(ctx, "aws:rds/instance:Instance").flatMap((r) => {
+        if (plain(r.inputs.multiAz) !== true) return [];
+        const engine = asString(r.inputs.engine) ?? "";
+        const cls = asString(r.inputs.instanceClass) ?? "";
+        const support = multiAzSupport(engine, cls);
+        return support.supported ? [] : [{ resource: r, input: "multiAz", value: true, message: `is not offered for ${engine} on ${cls}: ${support.reason}` }];
       }),
   },
   {

@@ -10,7 +10,7 @@ import { SINGLE_BOX_EGRESS } from "../../components/single-box";
 import { checkConformance, formatConformance, valuesAt } from "../../policies/conformance/check";
 import { INPUT_MAPPINGS } from "../../policies/conformance/inputs";
 import { AwsModels, INSTALL_COMMAND, findModelDir } from "../../policies/conformance/models";
-import { AUTOSCALING_SERVICE_LINKED_ROLE, PROSE_RULES, SG_DESCRIPTION, performanceInsightsSupported } from "../../policies/conformance/rules";
+import { AUTOSCALING_SERVICE_LINKED_ROLE, PROSE_RULES, SG_DESCRIPTION, multiAzSupport, performanceInsightsSupported } from "../../policies/conformance/rules";
 import { shapeProblems } from "../../policies/conformance/shapes";
 import type { PlannedResource } from "../../policies/types";
 import { ACCOUNT, arn, id, json, res } from "./fixtures";
@@ -149,6 +149,18 @@ describe("prose rules", () => {
     expect(errors([db("mariadb", "db.t3.small")], "rds-performance-insights-class")).toHaveLength(1);
     expect(errors([db("postgres", "db.t4g.micro"), db("mysql", "db.t4g.medium")], "rds-performance-insights-class")).toEqual([]);
     expect(performanceInsightsSupported("mysql", "db.t4g.micro")).toBe(false);
+  });
+
+  it("rds-multi-az-engine-class: not on Aurora instances or SQL Server Express/Web; PostgreSQL, MySQL and MariaDB pass", () => {
+    const db = (engine: string, instanceClass: string, multiAz = true) => res("aws:rds/instance:Instance", `db-${engine}`, { engine, instanceClass, multiAz });
+    const found = errors([db("sqlserver-ex", "db.t3.small"), db("aurora-postgresql", "db.r6g.large")], "rds-multi-az-engine-class");
+    expect(found.map((e) => [e.resource, e.input, e.message])).toEqual([
+      ["db-sqlserver-ex", "multiAz", "is not offered for sqlserver-ex on db.t3.small: RDS for SQL Server offers Multi-AZ on the Standard and Enterprise editions only, not Express"],
+      ["db-aurora-postgresql", "multiAz", "is not offered for aurora-postgresql on db.r6g.large: Aurora places a cluster's instances itself: MultiAZ does not apply to an Aurora DB instance"],
+    ]);
+    expect(errors([db("postgres", "db.t4g.micro"), db("mysql", "db.t4g.micro"), db("mariadb", "db.m7g.large"), db("sqlserver-ex", "db.t3.small", false)], "rds-multi-az-engine-class")).toEqual([]);
+    expect(multiAzSupport("postgres", "db.t4g.micro")).toEqual({ supported: true });
+    expect(multiAzSupport("sqlserver-web", "db.m5.large")).toMatchObject({ supported: false });
   });
 
   it("ec2-user-data-size: at most 16 KB before base64", () => {
