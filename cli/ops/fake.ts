@@ -51,6 +51,7 @@ export function fakeOutputs(stack: string, shape: StackShape): Record<string, un
 export const fakeGroup = (stack: string, color: Color) => `${stack}-app-${color}-asg-1a2b3c`;
 
 export class FakeStack implements OpsStack {
+  readonly project = "django-tiers";
   constructor(readonly stackName: string, private readonly raw: Record<string, unknown>) {}
   async outputs() {
     return structuredClone(this.raw);

@@ -40,6 +40,8 @@ export interface Terminal {
 /** The stack's outputs as `pulumi stack output --json` has them (secret outputs left out). */
 export interface OpsStack {
   readonly stackName: string;
+  /** The Pulumi project's name (its log groups are /django-tiers/<project>/<stack>/…). */
+  readonly project: string;
   outputs(): Promise<Record<string, unknown>>;
 }
 

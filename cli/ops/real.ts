@@ -50,8 +50,10 @@ export async function checkTools(command: string, tools: readonly Tool[]): Promi
 /** The stack `stackName` of the Pulumi project in `workDir`: its outputs, secret ones left out. */
 export async function openOutputs(stackName: string, workDir: string): Promise<OpsStack> {
   const stack = await LocalWorkspace.selectStack({ stackName, workDir });
+  const project = (await stack.workspace.projectSettings()).name;
   return {
     stackName,
+    project,
     async outputs() {
       const outputs = await stack.outputs();
       return Object.fromEntries(Object.entries(outputs).filter(([, v]) => !v.secret).map(([k, v]) => [k, v.value]));
