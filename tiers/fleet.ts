@@ -347,7 +347,7 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
       {
         check: "secrets-rotation",
         setting: "secretsRotation",
-        reason: "generated secrets (SECRET_KEY, database password, cache token, preview key) rotate when the secretsRotation label changes, not on a Secrets Manager schedule the servers would not notice: pulumi up then replaces every fleet server (rolling instance refresh), and the replacements read the new values at boot. RDS applies the new master password within minutes, before the refresh has replaced every server: until it has, the old servers cannot open new database connections (docs/runbooks/rotate-secrets.md)",
+        reason: "generated secrets (SECRET_KEY, database password, cache token, preview key) rotate when the secretsRotation label changes, not on a Secrets Manager schedule the servers would not notice: pulumi up then starts a rolling instance refresh of every fleet with servers (it does not wait for it), and the replacements read the new values at boot. The rotation is not seamless: RDS applies the new master password within minutes, so until the refresh has replaced a server (typically 10 to 20 minutes) that server's requests and tasks that open a database connection fail, and sessions signed by old and new servers do not carry over. Rotate in a maintenance window (docs/runbooks/rotate-secrets.md)",
       },
     ],
   };
