@@ -68,6 +68,10 @@ function computedState(type: string, name: string, inputs: Record<string, any>, 
       // Recognisable, so a leak check can search for it, and long enough to pass Django's W009.
       state.result = `mock-secret-${name}-`.padEnd(Math.max(16, inputs.length ?? 50), "x7Qz");
       break;
+    case "aws:secretsmanager/secretVersion:SecretVersion":
+      // AWS gives each value a random id; offline, one per resource (never derived from the value).
+      state.versionId = `mock-version-${name}`;
+      break;
     case "aws:s3/bucket:Bucket":
       state.bucket = inputs.bucket ?? `${name}-bucket`;
       state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;

@@ -43,6 +43,8 @@ export interface PlanOptions {
   program?: string;
   /** Extra or overriding config (`project:key` → value), e.g. for tests. */
   overrides?: Record<string, unknown>;
+  /** Keys of `overrides` held as secrets (as `pulumi config set --secret` holds them). */
+  secretKeys?: string[];
 }
 
 /** Runs the plan. Throws the program's error (e.g. `SettingsError`) unchanged. */
@@ -54,7 +56,7 @@ export async function planStack(opts: PlanOptions): Promise<PlanReport> {
   // Found (or installed) before the program runs: the settings check instance types against them too.
   const models = awsModels();
   const engine = installMockEngine({ project: stackConfig.project, stack: opts.stack, region });
-  setConfig(config, stackConfig.secretKeys);
+  setConfig(config, [...stackConfig.secretKeys, ...(opts.secretKeys ?? [])]);
 
   const program = require(path.resolve(opts.projectDir, opts.program ?? stackConfig.main));
   const deployments = deploymentsInProcess();

@@ -18,7 +18,7 @@ import { PlanReport, planStack, printable } from "./plan-stack";
 import { comparePlans, formatComparison } from "./plan-compare";
 import { readStackConfig } from "./stack-files";
 
-const USAGE = "usage: npm run plan -- [--stack <name>] [--json | --diagram] [--set <key>=<value>]... [--project-dir <dir>]";
+const USAGE = "usage: npm run plan -- [--stack <name>] [--json | --diagram] [--set <key>=<value>]... [--set-secret <key>=<value>]... [--project-dir <dir>]";
 
 /** The inputs worth a glance, per resource type; others show their first plain values. */
 const KEY_INPUTS: Record<string, string[]> = {
@@ -124,6 +124,13 @@ interface Args {
   projectDir: string;
   /** `--set key=value`: what-if overrides of the stack's config (key without namespace = the project's). */
   sets: Array<[string, string]>;
+  /**
+   * `--set-secret key=value`: a what-if override held as a secret, as
+   * `pulumi config set --secret` holds it (e.g. an appSecret_ value). The
+   * plan never prints it; an encrypted value in the stack file needs none
+   * (the plan gives it a stand-in).
+   */
+  secretSets: Array<[string, string]>;
   /** `--compare key=value`: also plan with these overrides and print what the change creates, replaces, deletes. */
   compares: Array<[string, string]>;
   /** With --json: secrets as short digests of their (offline, stand-in) values, so plans can be compared. */
@@ -131,7 +138,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { stack: "dev", json: false, diagram: false, projectDir: path.resolve(__dirname, ".."), sets: [], compares: [], secretDigests: false };
+  const args: Args = { stack: "dev", json: false, diagram: false, projectDir: path.resolve(__dirname, ".."), sets: [], secretSets: [], compares: [], secretDigests: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--json") args.json = true;
@@ -139,9 +146,9 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--diagram") args.diagram = true;
     else if (a === "--stack" && argv[i + 1]) args.stack = argv[++i];
     else if (a === "--project-dir" && argv[i + 1]) args.projectDir = path.resolve(argv[++i]);
-    else if ((a === "--set" || a === "--compare") && argv[i + 1]?.includes("=")) {
+    else if ((a === "--set" || a === "--set-secret" || a === "--compare") && argv[i + 1]?.includes("=")) {
       const [key, ...rest] = argv[++i].split("=");
-      (a === "--set" ? args.sets : args.compares).push([key, rest.join("=")]);
+      (a === "--set" ? args.sets : a === "--set-secret" ? args.secretSets : args.compares).push([key, rest.join("=")]);
     }
     else if (a === "--help" || a === "-h") {
       console.log(USAGE);
@@ -159,8 +166,9 @@ async function main(): Promise<void> {
   let report: PlanReport;
   try {
     const project = readStackConfig(args.projectDir, args.stack).project;
-    const overrides = Object.fromEntries(args.sets.map(([k, v]) => [k.includes(":") ? k : `${project}:${k}`, v]));
-    report = await planStack({ projectDir: args.projectDir, stack: args.stack, overrides });
+    const full = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
+    const overrides = Object.fromEntries([...args.sets, ...args.secretSets].map(([k, v]) => [full(k), v]));
+    report = await planStack({ projectDir: args.projectDir, stack: args.stack, overrides, secretKeys: args.secretSets.map(([k]) => full(k)) });
   } catch (err) {
     const e = err as Error;
     if (args.json) return exitAfterWriting(JSON.stringify({ error: e.name, message: e.message }, null, 2), 2);
@@ -168,7 +176,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   if (args.compares.length) {
-    const changed = planInChildProcess(args, [...args.sets, ...args.compares]);
+    const changed = planInChildProcess(args, [...args.sets, ...args.compares], args.secretSets);
     if ("error" in changed) {
       console.error(changed.message);
       process.exit(2);
@@ -189,9 +197,10 @@ async function main(): Promise<void> {
 }
 
 /** Plans the same stack with other settings in a fresh process (one stack program per process). */
-function planInChildProcess(args: Args, sets: Array<[string, string]>): { resources: PlannedResource[] } | { error: string; message: string } {
+function planInChildProcess(args: Args, sets: Array<[string, string]>, secretSets: Array<[string, string]>): { resources: PlannedResource[] } | { error: string; message: string } {
   const argv = [...process.execArgv, __filename, "--stack", args.stack, "--project-dir", args.projectDir, "--json", "--secret-digests"];
   for (const [k, v] of sets) argv.push("--set", `${k}=${v}`);
+  for (const [k, v] of secretSets) argv.push("--set-secret", `${k}=${v}`);
   const r = spawnSync(process.execPath, argv, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   const parsed = JSON.parse(r.stdout || "{}");
   if (r.status === 2 || parsed.error) return { error: parsed.error ?? "error", message: parsed.message ?? r.stderr };

@@ -1,3 +1,4 @@
+import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { renderBox, renderUserDataBase64 } from "../server";
@@ -106,6 +107,14 @@ export interface FleetArgs {
    * @default none (a rotation reaches only servers launched after it)
    */
   secretsRotation?: string;
+  /**
+   * What identifies the current values of the apps' own secrets (appSecrets).
+   * Tagged on the servers, hashed: a change (a new value) is a new launch
+   * template version, and the rolling refresh replaces every server with one
+   * that reads the new values at boot.
+   * @default undefined (no app has secrets of its own; no tag)
+   */
+  appSecretsGeneration?: pulumi.Input<string>;
   /**
    * Fewest instances. An idle blue/green colour may be 0; the live app
    * fleet keeps at least 2 in prod (two zones).
@@ -362,13 +371,15 @@ export class Fleet extends Component {
     const releaseTags = Object.fromEntries(
       Object.entries(args.releases ?? {}).sort(([x], [y]) => x.localeCompare(y)).map(([app, v]) => [`django-tiers:release:${app}`, v]),
     );
-    const instanceTags = pulumi.output(config.version).apply((version) =>
+    const instanceTags = pulumi.all([config.version, args.appSecretsGeneration]).apply(([version, appSecrets]) =>
       stackTags({
         Name: this.childName("server"),
         ...roleTags,
         "django-tiers:config": version,
         ...releaseTags,
         ...(args.secretsRotation !== undefined ? { "django-tiers:secrets": args.secretsRotation } : {}),
+        // Version ids are not secret, but a tag holds 256 characters: a short digest of them all.
+        ...(appSecrets !== undefined ? { "django-tiers:app-secrets": createHash("sha256").update(appSecrets).digest("hex").slice(0, 16) } : {}),
       }),
     );
     const launchTemplate = this.child(aws.ec2.LaunchTemplate, "lt", {

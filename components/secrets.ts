@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { appSecretString } from "../server/django-env";
 import { Component, Transform, stackTags } from "./component";
 
 export interface AppSecretsArgs {
@@ -25,7 +26,11 @@ export interface AppSecretsArgs {
    * of a generated one.
    */
   databasePassword?: pulumi.Input<string>;
-  /** More secret environment for the app, e.g. `{ REDIS_PASSWORD: cache.authToken }`. */
+  /**
+   * More secret environment for the app, e.g. `{ REDIS_PASSWORD: cache.authToken }`
+   * or the app's own secrets (`appSecrets`). A key may not be DJANGO_SECRET_KEY
+   * or DATABASE_PASSWORD (the generated ones).
+   */
   extra?: Record<string, pulumi.Input<string>>;
   transform?: { secret?: Transform<aws.secretsmanager.SecretArgs> };
 }
@@ -40,6 +45,12 @@ export class AppSecrets extends Component {
   public readonly secretArn: pulumi.Output<string>;
   /** The database password, as a Pulumi secret, for resources that need it (e.g. RDS). */
   public readonly databasePassword: pulumi.Output<string>;
+  /**
+   * The id AWS gives the secret's current value: a new one with every change
+   * (a rotation, or a changed value of `extra`). What tells servers that
+   * read the secret at boot to read it again.
+   */
+  public readonly versionId: pulumi.Output<string>;
   public readonly nodes: { secret: aws.secretsmanager.Secret; version: aws.secretsmanager.SecretVersion };
 
   constructor(name: string, args: AppSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -58,13 +69,14 @@ export class AppSecrets extends Component {
       secretId: secret.id,
       secretString: pulumi.secret(
         pulumi.all([secretKey.result, databasePassword, pulumi.all(args.extra ?? {})]).apply(([key, password, extra]) =>
-          JSON.stringify({ DJANGO_SECRET_KEY: key, DATABASE_PASSWORD: password, ...extra }),
+          appSecretString({ DJANGO_SECRET_KEY: key, DATABASE_PASSWORD: password }, extra),
         ),
       ),
     });
     // Resolves once the value exists: a server given this ARN never reads an empty secret.
     this.secretArn = pulumi.all([secret.arn, version.id]).apply(([arn]) => arn);
     this.databasePassword = pulumi.secret(databasePassword);
+    this.versionId = version.versionId;
     this.nodes = { secret, version };
     this.registerOutputs({ secretArn: this.secretArn });
   }

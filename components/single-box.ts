@@ -73,6 +73,13 @@ export interface SingleBoxArgs {
    */
   secretsGeneration?: string;
   /**
+   * What identifies the current values of the apps' own secrets (appSecrets):
+   * the ids of their secrets' versions. A change (a new value) re-runs the
+   * rollout, which rewrites secrets.env and restarts the app's programs.
+   * @default undefined (no app has secrets of its own)
+   */
+  appSecretsGeneration?: pulumi.Input<string>;
+  /**
    * What identifies the certificate the box serves when it is delivered as a
    * secret (the Cloudflare origin certificate's id). A change (a new
    * certificate or key under the same secret) re-runs the rollout, whose
@@ -363,12 +370,14 @@ export class SingleBox extends Component {
     const colorList = colors ? `; colors: live=${colors.live} blue=${colors.releases.blue} green=${colors.releases.green} idle=${colors.idleRunning ? "running" : "stopped"}` : "";
     // A new certificate under the same secret (cdn: cloudflare) is a new comment: configure installs it.
     const certificateList = args.certificateGeneration === undefined ? "" : pulumi.interpolate`; certificate: ${args.certificateGeneration}`;
+    // A new value of an app's own secret is a new version of its secret, hence a new comment: fetch reads it.
+    const appSecretsList = args.appSecretsGeneration === undefined ? "" : pulumi.interpolate`; app secrets: ${args.appSecretsGeneration}`;
     const rollout = this.child(aws.ssm.Association, "rollout", {
       name: "AWS-RunShellScript",
       targets: [{ key: "InstanceIds", values: [instance.id] }],
       parameters: {
         // The versions in the comment are what make SSM re-run it: a new release, secret generation or configuration.
-        commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}${colorList}; secrets: ${args.secretsGeneration ?? "initial"}${certificateList}; config: ${config.version}`,
+        commands: pulumi.interpolate`/usr/local/sbin/django-tiers-provision fetch configure release verify # releases: ${releaseList}${colorList}; secrets: ${args.secretsGeneration ?? "initial"}${appSecretsList}${certificateList}; config: ${config.version}`,
         executionTimeout: String(ROLLOUT_EXECUTION_SECONDS),
       },
       complianceSeverity: "HIGH",

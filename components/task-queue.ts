@@ -112,6 +112,8 @@ export interface TaskQueueArgs {
   image?: FleetArgs["image"];
   /** The secrets' rotation label: a new one replaces every worker (see `FleetArgs.secretsRotation`). @default none */
   secretsRotation?: string;
+  /** What identifies the apps' own secrets' values: a change replaces every worker (see `FleetArgs.appSecretsGeneration`). @default none */
+  appSecretsGeneration?: pulumi.Input<string>;
   /** What the workers' first boot needs (the NAT route; see `FleetArgs.waitFor`). @default [] */
   waitFor?: FleetArgs["waitFor"];
   /** Where the workers read and write (the queues are added). */
@@ -209,6 +211,7 @@ export class TaskQueue extends Component {
       image: args.image,
       waitFor: args.waitFor,
       secretsRotation: args.secretsRotation,
+      appSecretsGeneration: args.appSecretsGeneration,
     };
     const workerArgs = {
       ...shared,

@@ -18,8 +18,11 @@ export function loadSettings(opts: { projectDir: string; knownChecks?: readonly 
     if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
   }
   const region = regionProblems(all);
+  // Which values Pulumi holds as secrets: they are never printed, and appSecrets' values must be among them.
+  const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+  const secretKeys = isConfigSecret ? Object.keys(raw).filter((key) => isConfigSecret(`${prefix}${key}`)) : undefined;
   try {
-    const settings = validateSettings(raw, { project, stack: pulumi.getStack(), projectDir: opts.projectDir, knownChecks: opts.knownChecks });
+    const settings = validateSettings(raw, { project, stack: pulumi.getStack(), projectDir: opts.projectDir, knownChecks: opts.knownChecks, secretKeys });
     if (region.length) throw new SettingsError(project, region);
     return settings;
   } catch (e) {

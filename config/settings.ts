@@ -111,6 +111,14 @@ export const SETTINGS = {
     default: [],
     schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?[^=:]+=/, { error: "entries are 'NAME=value' or 'app:NAME=value'" })),
   },
+  appSecrets: {
+    type: "array",
+    items: "string",
+    description: "Names of the apps' own secret environment variables, as 'NAME' (for the first app) or 'app:NAME', e.g. 'SENTRY_DSN' or 'shop:STRIPE_API_KEY'. Each value is Pulumi secret config under the key appSecret_<app>_<NAME> (`pulumi config set --secret django-tiers:appSecret_shop_STRIPE_API_KEY <value>`); it goes into the app's Secrets Manager secret beside SECRET_KEY and reaches its processes' environment the same way (secrets.env, written at boot), never a file the stack renders, an output or a log. Changing a value and running pulumi up rotates it on the servers without a new release. The same names as appEnv are refused.",
+    allowed: "entries 'NAME' or 'app:NAME': NAME of letters, digits and _ (not a name the stack sets, not in appEnv for the same app), each once per app, each with its value set as a secret in appSecret_<app>_<NAME>",
+    default: [],
+    schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?[^:=]+$/, { error: "entries are 'NAME' or 'app:NAME' (the value goes in secret config, not here)" })),
+  },
   releaseVersion: {
     type: "string",
     description: "Version label of the release to deploy. Default: a hash of each app's folder, so a changed app is a new release.",

@@ -30,7 +30,47 @@ export interface AppSettings {
   projectPackage: string;
   /** The app's own environment variables (appEnv), in the order given. */
   env: Record<string, string>;
+  /** The app's own secrets (appSecrets), their values from secret config. */
+  secrets: AppSecretSetting[];
 }
+
+/** One of an app's own secrets: its name in the environment, and its value. */
+export interface AppSecretSetting {
+  name: string;
+  /** The config key that holds the value, without the namespace: appSecret_<app>_<NAME>. */
+  configKey: string;
+  value: SecretText;
+}
+
+/**
+ * A secret's value, kept out of every printed or serialised form of the
+ * settings (JSON, console.log, error messages): only `reveal()` returns it,
+ * for the one place that hands it to Pulumi as a secret.
+ */
+export class SecretText {
+  readonly #value: string;
+  constructor(value: string) {
+    this.#value = value;
+  }
+  reveal(): string {
+    return this.#value;
+  }
+  toJSON(): string {
+    return "[secret]";
+  }
+  toString(): string {
+    return "[secret]";
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return "[secret]";
+  }
+}
+
+/** The config key (without namespace) holding the value of app `app`'s secret `name`. */
+export function appSecretConfigKey(app: string, name: string): string {
+  return `${APP_SECRET_PREFIX}${app}_${name}`;
+}
+const APP_SECRET_PREFIX = "appSecret_";
 
 export type NetworkSettings =
   | { mode: "create"; cidr: string; azCount: number; natGateway: boolean }
@@ -154,6 +194,13 @@ export interface ValidationContext {
   knownChecks?: readonly string[];
   /** Config namespace used in messages (default: the project name). */
   namespace?: string;
+  /**
+   * Keys (without the namespace) whose values Pulumi holds as secrets. Their
+   * values are never printed in an error; an appSecret_ key outside it is
+   * refused (it would sit in plain text in the stack file). Undefined: not
+   * known (no plain-text check).
+   */
+  secretKeys?: readonly string[];
 }
 
 /** Settings that were renamed: a stack that still sets the old name is told the new one. */
@@ -222,11 +269,14 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
 
   for (const key of Object.keys(raw)) {
     const renamed = RENAMED_SETTINGS[key];
+    // A value set as a secret stays unprinted, whatever key it was set under.
+    const given = ctx.secretKeys?.includes(key) ? "[secret]" : raw[key];
     if (renamed) {
-      problems.push({ setting: key, given: raw[key], message: `was renamed ${renamed.to}: ${renamed.why}; move the value there`, allowed: SETTINGS[renamed.to].allowed });
-    } else if (!(known as string[]).includes(key)) {
+      problems.push({ setting: key, given, message: `was renamed ${renamed.to}: ${renamed.why}; move the value there`, allowed: SETTINGS[renamed.to].allowed });
+    } else if (!(known as string[]).includes(key) && !key.startsWith(APP_SECRET_PREFIX)) {
+      // appSecret_<app>_<NAME> keys hold appSecrets' values: checked against it below.
       const near = closest(key, known);
-      problems.push({ setting: key, given: raw[key], message: `is not a setting of this project${near ? ` (did you mean ${near}?)` : ""}`, allowed: known.join(", ") });
+      problems.push({ setting: key, given, message: `is not a setting of this project${near ? ` (did you mean ${near}?)` : ""}`, allowed: known.join(", ") });
     }
   }
 
@@ -245,9 +295,11 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     if (parsed.success) {
       values[key] = parsed.data;
     } else {
+      // A value written into appSecrets by mistake ('NAME=value') is not echoed.
+      const shown = key === "appSecrets" && Array.isArray(given) ? given.map((e) => (typeof e === "string" ? e.replace(/=[\s\S]*/, "=[hidden]") : e)) : given;
       for (const issue of parsed.error.issues) {
         const where = issue.path.length ? ` (item ${issue.path.join(".")})` : "";
-        problems.push({ setting: key, given, message: `${issue.message}${where}`, allowed: spec.allowed });
+        problems.push({ setting: key, given: shown, message: `${issue.message}${where}`, allowed: spec.allowed });
       }
     }
   }
@@ -361,6 +413,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   }
 
   const envByApp = appEnvironments(v.appEnv as string[], appNames, problem);
+  const secretsByApp = appSecretSettings(v.appSecrets as string[], appNames, envByApp, raw, ctx, problems);
 
   const apps: AppSettings[] = [];
   for (const name of appNames) {
@@ -383,6 +436,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
       wsgiApplication: `${found.projectPackage}.wsgi:application`,
       projectPackage: found.projectPackage,
       env: envByApp.get(name) ?? {},
+      secrets: secretsByApp.get(name) ?? [],
     });
   }
 
@@ -581,6 +635,78 @@ function appEnvironments(entries: string[], appNames: string[], problem: (settin
     const env = byApp.get(app)!;
     if (name in env) problem("appEnv", `app "${app}" sets ${name} twice`, "each name once per app");
     else env[name] = value;
+  }
+  return byApp;
+}
+
+/**
+ * appSecrets' names per app ('NAME' for the first app or 'app:NAME'), each
+ * with its value from the secret config key appSecret_<app>_<NAME>. Every
+ * appSecret_ key must belong to a declared name, so a misspelt key is an
+ * error, not a secret that silently never arrives. No value is ever put in a
+ * problem.
+ */
+function appSecretSettings(
+  entries: string[],
+  appNames: string[],
+  envByApp: Map<string, Record<string, string>>,
+  raw: Record<string, unknown>,
+  ctx: ValidationContext,
+  problems: SettingsProblem[],
+): Map<string, AppSecretSetting[]> {
+  const byApp = new Map<string, AppSecretSetting[]>(appNames.map((n) => [n, []]));
+  const ns = ctx.namespace ?? ctx.project;
+  const allowed = SETTINGS.appSecrets.allowed;
+  const entryProblem = (message: string, allowedHere = allowed) => problems.push({ setting: "appSecrets", given: entries, message, allowed: allowedHere });
+  // The value's key, given as "[secret]" whatever it holds.
+  const keyProblem = (key: string, message: string, allowedHere: string) =>
+    problems.push({ setting: key, given: raw[key] === undefined ? undefined : "[secret]", message, allowed: allowedHere });
+  const setCommand = (key: string) => `pulumi config set --secret ${ns}:${key} <value>`;
+  const declared = new Set<string>();
+  for (const entry of entries) {
+    const colon = entry.indexOf(":");
+    const [app, name] = colon < 0 ? [appNames[0], entry] : [entry.slice(0, colon), entry.slice(colon + 1)];
+    if (!byApp.has(app)) {
+      entryProblem(`entry "${entry}" names app "${app}", which is not in apps`, `one of ${appNames.join(", ")}`);
+      continue;
+    }
+    const nameProblem = appEnvNameProblem(name);
+    if (nameProblem) {
+      entryProblem(`entry "${entry}": ${nameProblem}`);
+      continue;
+    }
+    if (name in (envByApp.get(app) ?? {})) {
+      entryProblem(`entry "${entry}": app "${app}" also sets ${name} in appEnv`, "each name in appEnv or in appSecrets, not both");
+      continue;
+    }
+    const key = appSecretConfigKey(app, name);
+    if (declared.has(key)) {
+      entryProblem(`app "${app}" declares ${name} twice`, "each name once per app");
+      continue;
+    }
+    declared.add(key);
+    const given = raw[key];
+    if (given === undefined || given === "") {
+      keyProblem(key, `is not set, and app "${app}" declares the secret ${name} in appSecrets`, `its value, set with \`${setCommand(key)}\``);
+      continue;
+    }
+    if (ctx.secretKeys && !ctx.secretKeys.includes(key)) {
+      keyProblem(key, "is stored in plain text in the stack's config file", `the value set as a secret: \`${setCommand(key)}\` (and the plain entry removed from the file)`);
+      continue;
+    }
+    const value = typeof given === "string" ? given : JSON.stringify(given);
+    if (value.includes("\0")) {
+      keyProblem(key, "holds a NUL byte, which no environment variable can carry", "any text without NUL");
+      continue;
+    }
+    byApp.get(app)!.push({ name, configKey: key, value: new SecretText(value) });
+  }
+  for (const key of Object.keys(raw).filter((k) => k.startsWith(APP_SECRET_PREFIX) && !declared.has(k))) {
+    const expected = [...declared];
+    const near = closest(key, expected);
+    const m = /^appSecret_([a-z][a-z0-9]{0,20})_(.+)$/.exec(key);
+    const hint = near ? ` (did you mean ${near}?)` : m ? `; to use it, add "${m[1]}:${m[2]}" to appSecrets` : "";
+    keyProblem(key, `holds a secret that no entry of appSecrets declares${hint}`, `keys appSecret_<app>_<NAME> for the names in appSecrets${expected.length ? ` (${expected.join(", ")})` : ""}`);
   }
   return byApp;
 }

@@ -17,6 +17,19 @@ import {
 import { envLine } from "./quote";
 import type { AppSpec, BoxSpec, RenderedFile, TlsSpec } from "./types";
 
+/**
+ * The SecretString of an app's Secrets Manager secret: the generated
+ * DJANGO_SECRET_KEY and DATABASE_PASSWORD, then `extra` (the cache's
+ * REDIS_PASSWORD, the app's own secrets). Phase fetch turns it into
+ * secrets.env (secrets_to_env.py), which django-tiers-exec loads into every
+ * process of the app. `extra` cannot replace the generated two.
+ */
+export function appSecretString(generated: { DJANGO_SECRET_KEY: string; DATABASE_PASSWORD: string }, extra: Record<string, string> = {}): string {
+  const clash = Object.keys(extra).filter((k) => k in generated);
+  if (clash.length) throw new Error(`an app's extra secrets cannot set ${clash.join(", ")} (generated)`);
+  return JSON.stringify({ DJANGO_SECRET_KEY: generated.DJANGO_SECRET_KEY, DATABASE_PASSWORD: generated.DATABASE_PASSWORD, ...extra });
+}
+
 /** HSTS lifetime when TLS is on: one year, the minimum the preload list accepts. */
 export const HSTS_SECONDS = 365 * 24 * 3600;
 const REDIS = "redis://127.0.0.1:6379";

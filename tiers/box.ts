@@ -16,7 +16,7 @@ import { SingleBox } from "../components/single-box";
 import type { Settings } from "../config/validate";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
 import { COLORS, builtRelease } from "./fleet";
-import { BACKUP_PREFIX, commonSpec, deployCheckNote, deployFoundation } from "./foundation";
+import { appSecretsGeneration, BACKUP_PREFIX, commonSpec, deployCheckNote, deployFoundation } from "./foundation";
 import type { Deployment } from "./types";
 
 /** What each color of a blue-green box runs: nginx sends all traffic to the live one (no canary on one box). */
@@ -85,6 +85,7 @@ export function deployBoxTier(s: Settings, opts: pulumi.ComponentResourceOptions
       ? { colors: { live: boxColors.liveColor, idleRunning: boxColors.idleRunning, releases: { blue: plan.blue.release, green: plan.green.release } } }
       : {}),
     secretsGeneration: s.secretsRotation,
+    appSecretsGeneration: appSecretsGeneration(f),
     ...(originCertificate ? { certificateGeneration: originCertificate.nodes.certificate.id } : {}),
     access: {
       artifactsBucket: artifacts.bucketName,

@@ -23,7 +23,7 @@ import { SETTINGS } from "../config/settings";
 import type { Settings } from "../config/validate";
 import { appFileLocations } from "../server/paths";
 import type { BoxSpec, Color, RenderedFile } from "../server/types";
-import { commonSpec, deployCheckNote, deployFoundation } from "./foundation";
+import { appSecretsGeneration, commonSpec, deployCheckNote, deployFoundation } from "./foundation";
 import type { Deployment } from "./types";
 
 export const COLORS: readonly Color[] = ["blue", "green"];
@@ -154,6 +154,7 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
         image: fleetSettings.image,
         waitFor: network.privateInternetRoute,
         secretsRotation: rotationTag,
+        appSecretsGeneration: appSecretsGeneration(f),
       }, opts)
     : undefined;
 
@@ -200,6 +201,7 @@ export function deployFleetTier(s: Settings, opts: pulumi.ComponentResourceOptio
       image: fleetSettings.image,
       waitFor: network.privateInternetRoute,
       secretsRotation: rotationTag,
+      appSecretsGeneration: appSecretsGeneration(f),
     }, opts);
   }
 

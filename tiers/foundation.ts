@@ -158,8 +158,11 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
       kmsKeyArn: key.arn,
       rotation: s.secretsRotation,
       databasePassword: database?.password,
-      extra: cache ? { REDIS_PASSWORD: cache.authToken } : undefined,
+      extra: secretEnvironment(app, cache?.authToken),
     }, opts);
+    if (app.secrets.length) {
+      notes.push(`App ${app.name}'s own secrets: ${app.secrets.map((x) => `${x.name} (from ${s.project}:${x.configKey})`).join(", ")}, in its Secrets Manager secret and its processes' environment (secrets.env).`);
+    }
     const release = new Release(`release-${app.name}`, {
       app: app.name,
       dir: app.dir,
@@ -180,6 +183,33 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
     notes, network, key, alerts, artifacts, clients, database, cache, files, privateSubnets, apps,
     region: aws.getRegionOutput({}, opts).region,
   };
+}
+
+/**
+ * What an app's secret holds besides the generated SECRET_KEY and database
+ * password: the cache's AUTH token, and the app's own secrets (appSecrets),
+ * each handed to Pulumi as a secret. Undefined when there is nothing, so a
+ * stack without either keeps its secret's value as it was.
+ */
+function secretEnvironment(app: AppSettings, redisPassword: pulumi.Output<string> | undefined): Record<string, pulumi.Input<string>> | undefined {
+  const extra: Record<string, pulumi.Input<string>> = {
+    ...(redisPassword ? { REDIS_PASSWORD: redisPassword } : {}),
+    ...Object.fromEntries(app.secrets.map((x) => [x.name, pulumi.secret(x.value.reveal())])),
+  };
+  return Object.keys(extra).length ? extra : undefined;
+}
+
+/**
+ * What changes when any app's own secrets (appSecrets) change: the ids of
+ * those apps' secret values, joined. Servers read secrets at boot and on each
+ * rollout, so a change must make the box re-run its rollout and the fleets
+ * replace their servers. Undefined when no app declares a secret, so stacks
+ * without appSecrets keep their rollout and launch templates as they were.
+ */
+export function appSecretsGeneration(f: Foundation): pulumi.Output<string> | undefined {
+  const withSecrets = f.apps.filter((a) => a.app.secrets.length > 0);
+  if (!withSecrets.length) return undefined;
+  return pulumi.all(withSecrets.map((a) => a.secrets.versionId)).apply((ids) => ids.join(","));
 }
 
 /** What every release's `check --deploy` does, and the warnings this stack's shape alone gives (none with TLS). */

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { BoxSpec } from "../../server";
-import { deployCheckWarnings } from "../../server/django-env";
+import { appSecretString, deployCheckWarnings } from "../../server/django-env";
 import { fixtureSpec } from "./fixtures";
 import type { Box } from "./helpers";
 import { deliveredFiles, fileAt, inApp, layBoxUnder, PYTHON, pythonModules, rebase, removeDir, run, tempDir, writeUnder } from "./helpers";
@@ -255,6 +255,25 @@ describe("django-tiers-exec", () => {
     expect(fs.readFileSync(path.join(box.root, "etc/django-tiers/shop/app.env"), "utf8")).toContain("DATABASE_URL=postgres://shop@127.0.0.1:5432/shop\n");
     expect(env.get("DJANGO_TIERS_INSTANCE_HOSTS")).toBe("203.0.113.7");
     expect(env.get("DJANGO_SECRET_KEY")).toBe(SECRET_KEY);
+  });
+
+  it("gives every process of the app its own secrets (appSecrets) from the secret phase fetch reads, and no rendered file holds them", () => {
+    const spec = fixtureSpec({ apps: 3 });
+    const own = { SENTRY_DSN: "https://hunter2key@o1.ingest.sentry.io/1", STRIPE_API_KEY: `sk_live_'hunter2' $HOME \`id\`\nline two` };
+    // The app's secret as the stack stores it (components/secrets.ts), through the helper phase fetch pipes it into.
+    const secretString = appSecretString({ DJANGO_SECRET_KEY: SECRET_KEY, DATABASE_PASSWORD: "not-a-real-password" }, own);
+    const helper = writeUnder(path.join(dir, "exec-own"), "/secrets_to_env.py", fileAt(deliveredFiles(spec), "/usr/local/lib/django-tiers/secrets_to_env.py").content);
+    const converted = run(PYTHON, [helper], { input: secretString });
+    expect(converted.stderr).toBe("");
+    expect(converted.status).toBe(0);
+    const box = layBoxUnder(path.join(dir, "exec-own"), spec, converted.stdout);
+    const wrapper = writeUnder(box.root, "/exec", rebase(fs.readFileSync(path.join(box.root, "usr/local/bin/django-tiers-exec"), "utf8"), box.root, ["etc"]), "0755");
+    const read = "import json, os; print(json.dumps({k: os.environ.get(k) for k in ('SENTRY_DSN', 'STRIPE_API_KEY', 'DJANGO_SECRET_KEY')}))";
+    const result = run(wrapper, ["blog", PYTHON, "-c", read], { env: { PATH: "/usr/bin:/bin", LANG: "C.UTF-8" } });
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual({ ...own, DJANGO_SECRET_KEY: SECRET_KEY });
+    // Only secrets.env (written at boot, never rendered) holds them.
+    for (const file of deliveredFiles(spec)) expect([file.path, file.content.includes("hunter2")]).toEqual([file.path, false]);
   });
 
   it("puts a password with URL characters into DATABASE_URL so a URL parser reads it back, with RDS's TLS option kept", () => {

@@ -2,10 +2,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SETTINGS, SettingsError, coerceConfigValue, developmentModuleNote, discoverDjangoProject, validateSettings } from "../../config";
-import { closest, regionProblems } from "../../config/validate";
+import { closest, regionProblems, type ValidationContext } from "../../config/validate";
 
 const projectDir = path.resolve(__dirname, "../..");
-const ctx = { project: "django-tiers", stack: "dev", projectDir, knownChecks: ["ec2-imdsv2", "secrets-rotation"] };
+const ctx: ValidationContext = { project: "django-tiers", stack: "dev", projectDir, knownChecks: ["ec2-imdsv2", "secrets-rotation"] };
 const base = { tier: "single-box", apps: ["mysite"], appsDir: "examples/apps" };
 
 function problems(raw: Record<string, unknown>, context = ctx): SettingsError {
@@ -267,6 +267,16 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["appEnv", { appEnv: ["STRIPE_API_TOKEN=sk_live_1"] }, /STRIPE_API_TOKEN looks like a secret, and appEnv's values are written to files on the servers.*Allowed: declare it in appSecrets/],
     ["appEnv", { appEnv: ["FEATURE_X=1", "mysite:FEATURE_X=2"] }, /app "mysite" sets FEATURE_X twice/],
     ["appEnv", { appEnv: ["1FEATURE=1"] }, /"1FEATURE" is not an environment variable name/],
+    ["appSecrets", { appSecrets: ["DATABASE_PASSWORD"], appSecret_mysite_DATABASE_PASSWORD: "hunter2" }, /entry "DATABASE_PASSWORD": DATABASE_PASSWORD is set by the stack itself/],
+    ["appSecrets", { appSecrets: ["AWS_SECRET_ACCESS_KEY"] }, /AWS_SECRET_ACCESS_KEY starts with AWS_/],
+    ["appSecrets", { appSecrets: ["blog:SENTRY_DSN"] }, /entry "blog:SENTRY_DSN" names app "blog", which is not in apps.*Allowed: one of mysite/],
+    ["appSecrets", { appSecrets: ["SENTRY_DSN", "mysite:SENTRY_DSN"], appSecret_mysite_SENTRY_DSN: "hunter2" }, /app "mysite" declares SENTRY_DSN twice/],
+    ["appSecrets", { appEnv: ["SENTRY_DSN=x"], appSecrets: ["SENTRY_DSN"], appSecret_mysite_SENTRY_DSN: "hunter2" }, /app "mysite" also sets SENTRY_DSN in appEnv.*Allowed: each name in appEnv or in appSecrets, not both/],
+    ["appSecrets", { appSecrets: ["STRIPE_KEY=sk_live_hunter2"] }, /got \["STRIPE_KEY=\[hidden\]"\]\): entries are 'NAME' or 'app:NAME' \(the value goes in secret config, not here\)/],
+    ["appSecret_mysite_SENTRY_DSN", { appSecrets: ["SENTRY_DSN"] }, /\(not set\): is not set, and app "mysite" declares the secret SENTRY_DSN in appSecrets.*Allowed: its value, set with `pulumi config set --secret django-tiers:appSecret_mysite_SENTRY_DSN <value>`/],
+    ["appSecret_mysite_SENTRY_DNS", { appSecrets: ["SENTRY_DSN"], appSecret_mysite_SENTRY_DSN: "hunter2", appSecret_mysite_SENTRY_DNS: "hunter2" }, /got "\[secret\]"\): holds a secret that no entry of appSecrets declares \(did you mean appSecret_mysite_SENTRY_DSN\?\)/],
+    ["appSecret_mysite_STRIPE_KEY", { appSecret_mysite_STRIPE_KEY: "hunter2" }, /holds a secret that no entry of appSecrets declares; to use it, add "mysite:STRIPE_KEY" to appSecrets/],
+    ["appSecret_mysite_SENTRY_DSN", { appSecrets: ["SENTRY_DSN"], appSecret_mysite_SENTRY_DSN: "hunter2\0" }, /holds a NUL byte/],
   ])("%s: %j", (setting, change, fragment) => {
     expectRefused({ ...base, ...change }, setting, fragment);
   });
@@ -302,6 +312,47 @@ describe("appEnv", () => {
 
   it("refuses a value longer than 4096 characters", () => {
     expectRefused({ ...base, appEnv: [`BIG=${"x".repeat(4097)}`] }, "appEnv", /the value of BIG is 4097 characters long, above 4096/);
+  });
+});
+
+describe("appSecrets", () => {
+  const VALUE = "https://hunter2-d0n0tl3ak@o1.ingest.sentry.io/1\nsecond line 'quoted' $HOME";
+  const declared = { ...base, appSecrets: ["SENTRY_DSN", "mysite:STRIPE_API_KEY"], appSecret_mysite_SENTRY_DSN: VALUE, appSecret_mysite_STRIPE_API_KEY: "sk_live_hunter2" };
+  const secretKeys = ["appSecret_mysite_SENTRY_DSN", "appSecret_mysite_STRIPE_API_KEY"];
+
+  it("gives each app its secrets' names and values, the values shown nowhere but reveal()", () => {
+    const s = validateSettings(declared, { ...ctx, secretKeys });
+    expect(s.apps[0].secrets.map((x) => [x.name, x.configKey, x.value.reveal()])).toEqual([
+      ["SENTRY_DSN", "appSecret_mysite_SENTRY_DSN", VALUE],
+      ["STRIPE_API_KEY", "appSecret_mysite_STRIPE_API_KEY", "sk_live_hunter2"],
+    ]);
+    for (const shown of [JSON.stringify(s), require("util").inspect(s, { depth: 10 }), `${s.apps[0].secrets[0].value}`]) {
+      expect(shown).not.toContain("hunter2");
+    }
+    expect(JSON.stringify(s.apps[0].secrets[0])).toBe('{"name":"SENTRY_DSN","configKey":"appSecret_mysite_SENTRY_DSN","value":"[secret]"}');
+    expect(validateSettings(base, ctx).apps[0].secrets).toEqual([]);
+  });
+
+  it("refuses a value Pulumi holds in plain text, without printing it", () => {
+    const err = problems(declared, { ...ctx, secretKeys: ["appSecret_mysite_STRIPE_API_KEY"] });
+    expect(err.message).toMatch(/django-tiers:appSecret_mysite_SENTRY_DSN \(got "\[secret\]"\): is stored in plain text in the stack's config file\. Allowed: the value set as a secret: `pulumi config set --secret django-tiers:appSecret_mysite_SENTRY_DSN <value>`/);
+    expect(err.message).not.toContain("hunter2");
+  });
+
+  it("never prints a secret set under a key that is no setting", () => {
+    const err = problems({ ...base, secretsRotaton: "hunter2" }, { ...ctx, secretKeys: ["secretsRotaton"] });
+    expect(err.message).toMatch(/django-tiers:secretsRotaton \(got "\[secret\]"\): is not a setting of this project \(did you mean secretsRotation\?\)/);
+    expect(err.message).not.toContain("hunter2");
+  });
+
+  it("prints no value in any of its errors", () => {
+    for (const raw of [
+      { ...base, appSecrets: ["SENTRY_DSN", "SENTRY_DSN"], appSecret_mysite_SENTRY_DSN: "hunter2" },
+      { ...base, appSecret_mysite_OTHER: "hunter2", appSecrets: ["SENTRY_DSN"], appSecret_mysite_SENTRY_DSN: "hunter2" },
+      { ...base, appSecrets: ["X=hunter2"] },
+    ]) {
+      expect(problems(raw, { ...ctx, secretKeys: Object.keys(raw).filter((k) => k.startsWith("appSecret_")) }).message).not.toContain("hunter2");
+    }
   });
 });
 
