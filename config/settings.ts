@@ -150,10 +150,18 @@ export const SETTINGS = {
   },
   taskWorker: {
     type: "string",
-    description: "Task runner beside the web processes: celery (worker plus one beat), rq, or none.",
-    allowed: TASK_WORKERS.join(", "),
-    default: "celery",
-    schema: oneOf(TASK_WORKERS),
+    description: "Task runner beside the web processes of every app: celery (worker plus one beat), rq, none, or auto (the default): celery for an app whose project has a Celery app module (<project package>/celery.py, or a Celery app in its __init__.py), none for one without; the plan says what it found. appTaskWorkers sets it per app. Apps with a runner share one kind (celery or rq).",
+    allowed: [...TASK_WORKERS, "auto"].join(", "),
+    default: "auto",
+    schema: oneOf([...TASK_WORKERS, "auto"] as const),
+  },
+  appTaskWorkers: {
+    type: "array",
+    items: "string",
+    description: "The task runner of one app, over taskWorker: 'value' (for the first app) or 'app:value', e.g. 'blog:none' for an app with no tasks (it gets no worker or beat program). Apps with a runner share one kind.",
+    allowed: "entries 'celery', 'rq', 'none' or 'app:<one of them>', at most one per app",
+    default: [],
+    schema: z.array(z.string().regex(/^([a-z][a-z0-9]{0,20}:)?(celery|rq|none)$/, { error: "entries are 'celery', 'rq', 'none' or 'app:<one of them>'" })),
   },
   longestTaskSeconds: {
     type: "integer",

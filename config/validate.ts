@@ -28,6 +28,10 @@ export interface AppSettings {
   wsgiApplication: string;
   /** The project package, used for `celery -A`. */
   projectPackage: string;
+  /** The app's task runner: none means no worker or beat program. */
+  taskWorker: "celery" | "rq" | "none";
+  /** Where taskWorker came from: appTaskWorkers, the stack's taskWorker, or the project (taskWorker auto). */
+  taskWorkerFrom: "appTaskWorkers" | "taskWorker" | "detected";
   /** The app's own environment variables (appEnv), in the order given. */
   env: Record<string, string>;
   /** The app's own secrets (appSecrets), their values from secret config. */
@@ -413,6 +417,13 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
   }
 
   const envByApp = appEnvironments(v.appEnv as string[], appNames, problem);
+  const chosenWorkers = new Map<string, "celery" | "rq" | "none">();
+  for (const entry of v.appTaskWorkers as string[]) {
+    const [app, worker] = entry.includes(":") ? entry.split(":") : [appNames[0], entry];
+    if (!appNames.includes(app)) problem("appTaskWorkers", `entry "${entry}" names app "${app}", which is not in apps`, `one of ${appNames.join(", ")}`);
+    else if (chosenWorkers.has(app)) problem("appTaskWorkers", `app "${app}" has two entries`, "at most one entry per app");
+    else chosenWorkers.set(app, worker as "celery" | "rq" | "none");
+  }
   const secretsByApp = appSecretSettings(v.appSecrets as string[], appNames, envByApp, raw, ctx, problems);
 
   const apps: AppSettings[] = [];
@@ -435,10 +446,18 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
       settingsModuleFrom: chosen ? "settingsModules" : "manage.py",
       wsgiApplication: `${found.projectPackage}.wsgi:application`,
       projectPackage: found.projectPackage,
+      ...appTaskWorker(dir, found.projectPackage, chosenWorkers.get(name), v.taskWorker),
       env: envByApp.get(name) ?? {},
       secrets: secretsByApp.get(name) ?? [],
     });
   }
+
+  // One kind of runner per stack: a box installs one, the worker fleet runs one.
+  const runners: Array<"celery" | "rq" | "none"> = [...new Set(apps.map((a) => a.taskWorker).filter((w) => w !== "none"))];
+  if (runners.length > 1) {
+    problem(chosenWorkers.size ? "appTaskWorkers" : "taskWorker", `apps use different task runners (${apps.filter((a) => a.taskWorker !== "none").map((a) => `${a.name}: ${a.taskWorker}`).join(", ")}); a stack runs one kind`, "the same runner (celery or rq) for every app that has one, none for the others");
+  }
+  const runner: "celery" | "rq" | "none" = runners[0] ?? "none";
 
   const knownChecks = ctx.knownChecks ?? ALL_CHECKS.map((c) => c.id);
   for (const id of v.relaxedChecks as string[]) {
@@ -485,7 +504,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     const unknownType = (setting: string, given: string, what: string, strip = "") =>
       problem(setting, `${given} is not ${what}${strip ? ` (${given.slice(strip.length)} is not an EC2 instance type, which ${what}s follow)` : ""}${closestHint(given.slice(strip.length), ec2Types, strip)}`, SETTINGS[setting as SettingKey].allowed);
     if (!exists(v.instanceType)) unknownType("instanceType", v.instanceType, "an EC2 instance type");
-    if (preset.front === "alb" && v.taskWorker !== "none" && !exists(v.workerInstanceType)) unknownType("workerInstanceType", v.workerInstanceType, "an EC2 instance type");
+    if (preset.front === "alb" && runner !== "none" && !exists(v.workerInstanceType)) unknownType("workerInstanceType", v.workerInstanceType, "an EC2 instance type");
     // RDS and ElastiCache classes are EC2 types behind a prefix; their models carry no list of their own.
     if (preset.database === "rds" && !exists(v.databaseInstanceClass.replace(/^db\./, ""))) unknownType("databaseInstanceClass", v.databaseInstanceClass, "an RDS instance class", "db.");
     if (cacheMode === "elasticache" && !exists(v.cacheNodeType.replace(/^cache\./, ""))) unknownType("cacheNodeType", v.cacheNodeType, "an ElastiCache node type", "cache.");
@@ -555,9 +574,9 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
       idleRunning: v.idleFleet === "running",
       canaryWeight: v.canaryWeight,
     };
-    if (v.taskWorker !== "none") {
-      if (v.taskQueueBroker === "sqs" && v.taskWorker !== "celery") {
-        problem("taskQueueBroker", `sqs needs taskWorker celery (RQ works only with Redis; taskWorker is ${v.taskWorker})`, "redis with rq");
+    if (runner !== "none") {
+      if (v.taskQueueBroker === "sqs" && runner !== "celery") {
+        problem("taskQueueBroker", `sqs needs taskWorker celery (RQ works only with Redis; taskWorker is ${runner})`, "redis with rq");
       }
       if (v.workerMaxSize < v.workerMinSize) problem("workerMaxSize", `is below workerMinSize (${v.workerMinSize})`, SETTINGS.workerMaxSize.allowed);
       if (GRAVITON_FAMILY.test(v.workerInstanceType) !== (v.architecture === "arm64")) {
@@ -576,7 +595,7 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     apps,
     releaseVersion: v.releaseVersion,
     box: { instanceType: v.instanceType, architecture: v.architecture, rootVolumeGb: v.rootVolumeGb },
-    taskWorker: v.taskWorker,
+    taskWorker: runner,
     longestTaskSeconds: v.longestTaskSeconds,
     maxUploadMb: v.maxUploadMb,
     gunicorn: { workers: v.gunicornWorkers, timeoutSeconds: v.requestTimeoutSeconds, gracefulTimeoutSeconds: v.gracefulTimeoutSeconds },
@@ -598,6 +617,40 @@ export function validateSettings(raw: Record<string, unknown>, ctx: ValidationCo
     cdn: v.cdn,
     taskQueue,
   };
+}
+
+/** Whether a project has a Celery app `celery -A <package>` finds: <package>/celery.py, or one made in its __init__.py. */
+export function hasCeleryApp(dir: string, projectPackage: string): boolean {
+  if (fs.existsSync(path.join(dir, projectPackage, "celery.py"))) return true;
+  const init = path.join(dir, projectPackage, "__init__.py");
+  return fs.existsSync(init) && /\bCelery\s*\(|from\s+\.celery\s+import/.test(fs.readFileSync(init, "utf8"));
+}
+
+/** An app's task runner: its appTaskWorkers entry, else the stack's taskWorker, else (auto) what its project has. */
+function appTaskWorker(dir: string, projectPackage: string, chosen: "celery" | "rq" | "none" | undefined, stack: string):
+  Pick<AppSettings, "taskWorker" | "taskWorkerFrom"> {
+  if (chosen) return { taskWorker: chosen, taskWorkerFrom: "appTaskWorkers" };
+  if (stack !== "auto") return { taskWorker: stack as "celery" | "rq" | "none", taskWorkerFrom: "taskWorker" };
+  return { taskWorker: hasCeleryApp(dir, projectPackage) ? "celery" : "none", taskWorkerFrom: "detected" };
+}
+
+/**
+ * What the plan says about an app's task runner: what was detected and why,
+ * or that a chosen celery finds no Celery app in the project (its worker
+ * would fail at release with "has no attribute 'celery'").
+ */
+export function taskWorkerNote(app: AppSettings): string | undefined {
+  const module = `${app.projectPackage}/celery.py`;
+  if (app.taskWorkerFrom === "detected") {
+    const where = fs.existsSync(path.join(app.dir, module)) ? module : `in ${app.projectPackage}/__init__.py`;
+    return app.taskWorker === "celery"
+      ? `App ${app.name}: task worker celery (detected: its project has a Celery app, ${where}); a worker and one beat run it.`
+      : `App ${app.name}: no task worker (detected: its project has no Celery app, no ${module}); it gets no worker or beat program. Set appTaskWorkers to ["${app.name}:celery"] or ["${app.name}:rq"] to run one.`;
+  }
+  if (app.taskWorker === "celery" && !hasCeleryApp(app.dir, app.projectPackage)) {
+    return `App ${app.name}: task worker celery (from ${app.taskWorkerFrom}), but its project has no Celery app (no ${module}): its worker would fail at release. Set appTaskWorkers to ["${app.name}:none"] if it has no tasks.`;
+  }
+  return undefined;
 }
 
 /** Names that look like secrets (as the server-files-no-secrets check reads app.env): they belong in appSecrets. */

@@ -82,7 +82,9 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
     ["DATABASE_URL", databaseUrl(db, dbUser, dbHost, dbPort, app.name)],
   ];
   if (hasRedis) env.push(["REDIS_URL", `${redis}/${dbs.cache}`]);
-  if (spec.taskWorker === "celery" && spec.broker?.kind === "sqs") {
+  // An app with no tasks (AppSpec.taskWorker none) gets no broker.
+  const taskWorker = app.taskWorker ?? spec.taskWorker;
+  if (taskWorker === "celery" && spec.broker?.kind === "sqs") {
     // kombu's SQS transport: credentials from the instance role (boto3 through
     // IMDSv2), never keys; only the predefined queues, which the stack made.
     env.push(
@@ -91,8 +93,8 @@ export function appEnvironment(spec: BoxSpec, app: AppSpec): Array<[string, stri
       ["DJANGO_TIERS_SQS_QUEUES", Object.entries(spec.broker.queues).map(([name, url]) => `${name}=${url}`).join(",")],
       ["DJANGO_TIERS_SQS_VISIBILITY_TIMEOUT", String(spec.broker.visibilityTimeoutSeconds)],
     );
-  } else if (spec.taskWorker === "celery") env.push(["CELERY_BROKER_URL", `${redis}/${dbs.queue}`]);
-  if (spec.taskWorker === "rq") env.push(["RQ_REDIS_URL", `${redis}/${dbs.queue}`]);
+  } else if (taskWorker === "celery") env.push(["CELERY_BROKER_URL", `${redis}/${dbs.queue}`]);
+  if (taskWorker === "rq") env.push(["RQ_REDIS_URL", `${redis}/${dbs.queue}`]);
   if (spec.objectStorage) {
     env.push(
       ["DJANGO_STORAGE", "s3"],

@@ -181,6 +181,8 @@ export function programNames(app: string, taskWorker: "celery" | "rq" | "none"):
 export interface ProgramRole {
   role: "single-box" | "app" | "worker";
   taskWorker: "celery" | "rq" | "none";
+  /** Apps whose own task runner differs from taskWorker (AppSpec.taskWorker: none). */
+  apps?: ReadonlyArray<{ name: string; taskWorker?: "celery" | "rq" | "none" }>;
   beat?: boolean;
   /** single-box role: blue-green on the box (two web programs per app). */
   colors?: unknown;
@@ -243,16 +245,19 @@ export function liveSocket(app: string): { link: string; upstream: string; targe
  * send every periodic task twice).
  */
 export function boxProgramNames(app: string, spec: ProgramRole): string[] {
+  // An app with no tasks of its own (taskWorker none) has only its web program, wherever it runs.
+  const taskWorker = spec.apps?.find((a) => a.name === app)?.taskWorker ?? spec.taskWorker;
   switch (spec.role) {
     case "single-box":
       if (spec.colors !== undefined) {
-        return programNames(app, spec.taskWorker).flatMap((p) => (p === `${app}-web` ? COLORS.map((c) => colorPaths(app, c).program) : [p]));
+        return programNames(app, taskWorker).flatMap((p) => (p === `${app}-web` ? COLORS.map((c) => colorPaths(app, c).program) : [p]));
       }
-      return programNames(app, spec.taskWorker);
+      return programNames(app, taskWorker);
     case "app":
       return programNames(app, "none");
     case "worker":
       assertAppName(app);
+      if (taskWorker === "none") return [];
       return [spec.beat ? `${app}-beat` : `${app}-worker`];
   }
 }

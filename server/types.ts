@@ -77,6 +77,13 @@ export interface AppSpec {
    * @example { SENTRY_ENVIRONMENT: "production" }
    */
   env?: Record<string, string>;
+  /**
+   * This app's task runner, when it differs from the box's (`BoxSpec.taskWorker`):
+   * only `"none"` (an app with no tasks: no worker or beat program, no broker
+   * URL). Apps with a runner share the box's kind.
+   * @default the box's taskWorker
+   */
+  taskWorker?: TaskWorker;
 }
 
 export interface GunicornSettings {

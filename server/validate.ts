@@ -199,6 +199,9 @@ export function validateBoxSpec(spec: BoxSpec): void {
     check(!names.has(app.name), `${where}: app name is used twice`);
     names.add(app.name);
     appProblems(app).forEach((p) => problems.push(`${where}: ${p}`));
+    // One kind of runner per box: an app differs from the box's only by having none.
+    check(app.taskWorker === undefined || app.taskWorker === "none" || app.taskWorker === spec.taskWorker,
+      `${where}: taskWorker ${app.taskWorker} differs from the box's (${spec.taskWorker}); an app's own can only be none`);
     for (const domain of app.domains) {
       const owner = domainOwner.get(domain);
       check(owner === undefined, `${where}: domain ${domain} is already served by ${owner}`);
@@ -271,6 +274,7 @@ function roleProblems(spec: BoxSpec): string[] {
     check(spec.tls.mode !== "letsencrypt" && spec.tls.mode !== "origin-certificate",
       `${where}: tls.mode ${spec.tls.mode} needs nginx; a worker serves no HTTP (use none or load-balancer)`);
     check(spec.taskWorker !== "none", `${where} needs taskWorker celery or rq`);
+    check(spec.apps.some((a) => (a.taskWorker ?? spec.taskWorker) !== "none"), `${where} needs an app with a task worker (every app's taskWorker is none)`);
     if (spec.beat) check(spec.taskWorker === "celery", `${where}: beat needs taskWorker celery (rq has no scheduler)`);
     const queues = spec.queues;
     if (queues !== undefined) {
@@ -398,6 +402,7 @@ function appProblems(app: AppSpec): string[] {
   if (!PY_DOTTED.test(app.celeryApp)) problems.push(`celeryApp ${JSON.stringify(app.celeryApp)} is not a dotted Python name`);
   if (!SSM_PARAMETER.test(app.releaseParameter)) problems.push(`releaseParameter ${JSON.stringify(app.releaseParameter)} is not an SSM parameter name`);
   if (!SECRET_ID.test(app.secretId)) problems.push(`secretId ${JSON.stringify(app.secretId)} is not a Secrets Manager id or ARN`);
+  if (app.taskWorker !== undefined && !["celery", "rq", "none"].includes(app.taskWorker)) problems.push(`taskWorker must be celery, rq or none, got ${JSON.stringify(app.taskWorker)}`);
   for (const [name, value] of Object.entries(app.env ?? {})) {
     const problem = appEnvNameProblem(name) ?? (typeof value === "string" ? appEnvValueProblem(value) : "must be a string");
     if (problem) problems.push(`env ${name}: ${problem}`);

@@ -20,7 +20,7 @@ import type { PolicyStatements } from "../components/private-bucket";
 import { Release } from "../components/release";
 import { AppSecrets } from "../components/secrets";
 import { PRESETS } from "../config/presets";
-import { type AppSettings, developmentModuleNote, type Settings } from "../config/validate";
+import { type AppSettings, developmentModuleNote, type Settings, taskWorkerNote } from "../config/validate";
 import { deployCheckWarnings } from "../server/django-env";
 import { appFileLocations } from "../server/paths";
 import type { BoxSpec } from "../server/types";
@@ -172,6 +172,8 @@ export function deployFoundation(s: Settings, opts: pulumi.ComponentResourceOpti
     }, opts);
     const development = developmentModuleNote(app);
     if (development) notes.push(development);
+    const worker = taskWorkerNote(app);
+    if (worker) notes.push(worker);
     const { leftOut } = bundleContents(app.dir);
     if (leftOut.length) {
       notes.push(`App ${app.name}'s bundle leaves out: ${leftOut.map((l) => `${l.path} (${l.reason})`).join("; ")}.`);
@@ -253,6 +255,8 @@ export function commonSpec(s: Settings, f: Foundation, extra: { customDomains?: 
         celeryApp: app.projectPackage,
         secretId: secretArns[i],
         ...(Object.keys(app.env).length ? { env: app.env } : {}),
+        // Only an app without tasks differs from the stack's runner; the others keep the spec they had.
+        ...(app.taskWorker !== s.taskWorker ? { taskWorker: app.taskWorker } : {}),
       })),
       artifactsBucket: bucket,
       taskWorker: s.taskWorker,

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { parse } from "yaml";
 import {
-  appEnvironment, appPaths, BOOTSTRAP_FILES, BoxSpecError, programNames, provisionPackages, redisDatabases, releaseBundleKey, renderBox, renderUserData,
+  appEnvironment, appPaths, BOOTSTRAP_FILES, boxProgramNames, BoxSpecError, programNames, provisionPackages, redisDatabases, releaseBundleKey, renderBox, renderUserData,
   renderUserDataBase64, shellQuote, stripComments, USER_DATA_LIMIT_BYTES, validateBoxSpec,
 } from "../../server";
 import { gzipUserData } from "../../server/cloud-init";
@@ -306,6 +306,41 @@ describe("an app's own environment (AppSpec.env)", () => {
     for (const name of rendered) {
       expect({ name, reserved: STACK_ENV_NAMES.includes(name) || STACK_ENV_PREFIXES.some((p) => name.startsWith(p)) }).toEqual({ name, reserved: true });
     }
+  });
+});
+
+describe("an app without tasks (AppSpec.taskWorker none) on a box with a runner", () => {
+  const spec = (): BoxSpec => {
+    const s = fixtureSpec({ apps: 3, taskWorker: "celery" });
+    s.apps[1].taskWorker = "none";
+    return s;
+  };
+
+  it("gets only its web program, and phase release and verify wait for no worker or beat of it", () => {
+    const files = renderBox(spec());
+    const supervisor = fileAt(files, "/etc/supervisor/conf.d/blog.conf").content;
+    expect(supervisor).toContain("[program:blog-web]");
+    expect(supervisor).not.toMatch(/blog-worker|blog-beat|celery/);
+    expect(fileAt(files, "/etc/supervisor/conf.d/shop.conf").content).toMatch(/\[program:shop-worker\][\s\S]*\[program:shop-beat\]/);
+    // The programs phase release restarts and phase verify waits for.
+    expect(fileAt(files, "/usr/local/sbin/django-tiers-provision").content)
+      .toContain("declare -rA APP_PROGRAMS=([shop]='shop-web shop-worker shop-beat' [blog]=blog-web [wiki]='wiki-web wiki-worker wiki-beat')");
+    expect(fileAt(files, "/etc/django-tiers/blog/app.env").content).not.toContain("CELERY_BROKER_URL");
+    expect(fileAt(files, "/etc/django-tiers/shop/app.env").content).toContain("CELERY_BROKER_URL=redis://127.0.0.1:6379/1\n");
+  });
+
+  it("runs nothing on a worker server, and on a blue-green box has its two web programs only", () => {
+    const worker = roleSpec("worker", { apps: 3 });
+    worker.apps[1].taskWorker = "none";
+    expect(worker.apps.map((a) => boxProgramNames(a.name, worker))).toEqual([["shop-worker"], [], ["wiki-worker"]]);
+    expect(boxProgramNames("blog", { ...spec(), colors: { live: "blue", idleRunning: false } })).toEqual(["blog-web-blue", "blog-web-green"]);
+  });
+
+  it("is the only runner an app may have apart from the box's, and a worker server needs one app with a runner", () => {
+    expect(problemsOf((s) => { s.apps[0].taskWorker = "rq"; })).toEqual(['apps[0] ("shop"): taskWorker rq differs from the box\'s (celery); an app\'s own can only be none']);
+    const worker = roleSpec("worker");
+    worker.apps[0].taskWorker = "none";
+    expect(problemsOfSpec(worker)).toEqual(["role worker needs an app with a task worker (every app's taskWorker is none)"]);
   });
 });
 

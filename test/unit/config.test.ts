@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SETTINGS, SettingsError, coerceConfigValue, developmentModuleNote, discoverDjangoProject, validateSettings } from "../../config";
-import { closest, regionProblems, type ValidationContext } from "../../config/validate";
+import { closest, regionProblems, taskWorkerNote, type ValidationContext } from "../../config/validate";
 
 const projectDir = path.resolve(__dirname, "../..");
 const ctx: ValidationContext = { project: "django-tiers", stack: "dev", projectDir, knownChecks: ["ec2-imdsv2", "secrets-rotation"] };
@@ -267,6 +267,10 @@ describe("validateSettings: bad config names the setting, the value and what is 
     ["appEnv", { appEnv: ["STRIPE_API_TOKEN=sk_live_1"] }, /STRIPE_API_TOKEN looks like a secret, and appEnv's values are written to files on the servers.*Allowed: declare it in appSecrets/],
     ["appEnv", { appEnv: ["FEATURE_X=1", "mysite:FEATURE_X=2"] }, /app "mysite" sets FEATURE_X twice/],
     ["appEnv", { appEnv: ["1FEATURE=1"] }, /"1FEATURE" is not an environment variable name/],
+    ["appTaskWorkers", { appTaskWorkers: ["huey"] }, /entries are 'celery', 'rq', 'none' or 'app:<one of them>'/],
+    ["appTaskWorkers", { appTaskWorkers: ["blog:none"] }, /entry "blog:none" names app "blog", which is not in apps/],
+    ["appTaskWorkers", { appTaskWorkers: ["none", "mysite:celery"] }, /app "mysite" has two entries/],
+    ["taskWorker", { taskWorker: "huey" }, /must be one of "celery", "rq", "none", "auto"/],
     ["appSecrets", { appSecrets: ["DATABASE_PASSWORD"], appSecret_mysite_DATABASE_PASSWORD: "hunter2" }, /entry "DATABASE_PASSWORD": DATABASE_PASSWORD is set by the stack itself/],
     ["appSecrets", { appSecrets: ["AWS_SECRET_ACCESS_KEY"] }, /AWS_SECRET_ACCESS_KEY starts with AWS_/],
     ["appSecrets", { appSecrets: ["blog:SENTRY_DSN"] }, /entry "blog:SENTRY_DSN" names app "blog", which is not in apps.*Allowed: one of mysite/],
@@ -353,6 +357,59 @@ describe("appSecrets", () => {
     ]) {
       expect(problems(raw, { ...ctx, secretKeys: Object.keys(raw).filter((k) => k.startsWith("appSecret_")) }).message).not.toContain("hunter2");
     }
+  });
+});
+
+describe("the task worker of each app", () => {
+  /** Two startproject-shaped apps: shop with a Celery app module, blog without. */
+  function twoApps(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "django-tiers-task-worker-"));
+    const files: Record<string, string> = {
+      "shop/manage.py": 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")\n',
+      "shop/shop/__init__.py": "from .celery import app as celery_app\n", "shop/shop/wsgi.py": "", "shop/shop/settings.py": "", "shop/shop/celery.py": "",
+      "blog/manage.py": 'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "blog.settings")\n',
+      "blog/blog/__init__.py": "", "blog/blog/wsgi.py": "", "blog/blog/settings.py": "",
+    };
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), text);
+    }
+    return dir;
+  }
+  const two = { tier: "single-box", apps: ["shop", "blog"], appsDir: ".", domains: ["shop.example.com", "blog:blog.example.com"], cloudflareZoneId: "0123456789abcdef0123456789abcdef", acmeEmail: "ops@example.com" };
+
+  it("is detected when taskWorker is auto (the default): celery for a project with a Celery app, none without, and the plan says which", () => {
+    const dir = twoApps();
+    const s = validateSettings(two, { ...ctx, projectDir: dir });
+    expect(s.apps.map((a) => [a.name, a.taskWorker, a.taskWorkerFrom])).toEqual([["shop", "celery", "detected"], ["blog", "none", "detected"]]);
+    expect(s.taskWorker).toBe("celery");
+    expect(taskWorkerNote(s.apps[0])).toBe("App shop: task worker celery (detected: its project has a Celery app, shop/celery.py); a worker and one beat run it.");
+    expect(taskWorkerNote(s.apps[1])).toBe(
+      'App blog: no task worker (detected: its project has no Celery app, no blog/celery.py); it gets no worker or beat program. Set appTaskWorkers to ["blog:celery"] or ["blog:rq"] to run one.',
+    );
+    // The sample app has mysite/celery.py.
+    expect(validateSettings(base, ctx).apps[0]).toMatchObject({ taskWorker: "celery", taskWorkerFrom: "detected" });
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("is taskWorker's, then appTaskWorkers', and a chosen celery without a Celery app gets a warning note", () => {
+    const dir = twoApps();
+    const chosen = validateSettings({ ...two, taskWorker: "celery" }, { ...ctx, projectDir: dir });
+    expect(chosen.apps.map((a) => [a.name, a.taskWorker, a.taskWorkerFrom])).toEqual([["shop", "celery", "taskWorker"], ["blog", "celery", "taskWorker"]]);
+    expect(taskWorkerNote(chosen.apps[1])).toMatch(/^App blog: task worker celery \(from taskWorker\), but its project has no Celery app \(no blog\/celery.py\): its worker would fail at release\. Set appTaskWorkers to \["blog:none"\]/);
+    const perApp = validateSettings({ ...two, taskWorker: "celery", appTaskWorkers: ["blog:none"] }, { ...ctx, projectDir: dir });
+    expect(perApp.apps.map((a) => [a.name, a.taskWorker, a.taskWorkerFrom])).toEqual([["shop", "celery", "taskWorker"], ["blog", "none", "appTaskWorkers"]]);
+    expect(taskWorkerNote(perApp.apps[1])).toBeUndefined();
+    const none = validateSettings({ ...two, taskWorker: "none" }, { ...ctx, projectDir: dir });
+    expect(none.taskWorker).toBe("none");
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it("refuses two kinds of runner in one stack", () => {
+    const dir = twoApps();
+    expectRefused({ ...two, appTaskWorkers: ["blog:rq"] }, "appTaskWorkers",
+      /apps use different task runners \(shop: celery, blog: rq\); a stack runs one kind.*Allowed: the same runner \(celery or rq\) for every app that has one, none for the others/, { ...ctx, projectDir: dir });
+    fs.rmSync(dir, { recursive: true });
   });
 });
 
